@@ -1,0 +1,144 @@
+"""The command line: python -m digitrec train | evaluate | predict | serve."""
+
+import argparse
+import dataclasses
+import json
+import sys
+
+from digitrec.errors import DatasetError, ModelFileError
+
+MODEL_HELP = '"mlp", "cnn" or a path to a .keras file'
+
+
+def train_command(args):
+    from digitrec import data, models
+    from digitrec.evaluation import plot_history, save_figures
+    from digitrec.training import TrainConfig, train
+
+    fields = {field.name for field in dataclasses.fields(TrainConfig)}
+    config = TrainConfig(**{key: value for key, value in vars(args).items() if key in fields})
+    out = args.out or models.model_path(config.model)
+    result = train(config, data.load_mnist(args.mnist), out=out, verbose=2)
+    card = result.card
+    print(
+        f"saved {out}: test accuracy {card['test_accuracy']:.2%}, loss {card['test_loss']:.4f}, "
+        f"{card['epochs_run']} epochs (best {card['best_epoch']}) in {card['training_seconds']:.0f} s"
+    )
+    if args.plots:
+        for path in save_figures({"training_curves": plot_history(result.history)}, args.plots):
+            print(f"wrote {path}")
+
+
+def evaluate_command(args):
+    from digitrec import data
+    from digitrec.evaluation import all_figures, evaluate, save_figures
+    from digitrec.recognizer import load_recognizer
+
+    recognizer = load_recognizer(args.model)
+    _, (images, labels) = data.load_mnist(args.mnist)
+    evaluation = evaluate(recognizer, images, labels)
+    if args.json:
+        print(json.dumps({"model": recognizer.name, **evaluation.summary()}))
+    else:
+        print(f"model {recognizer.name}")
+        print(evaluation.report())
+    if args.plots:
+        figures = all_figures(evaluation, recognizer.card.get("history"))
+        for path in save_figures(figures, args.plots):
+            print(f"wrote {path}", file=sys.stderr if args.json else sys.stdout)
+
+
+def predict_command(args):
+    from digitrec.recognizer import load_recognizer
+
+    recognizer = load_recognizer(args.model)
+    failures = 0
+    for file in args.files:
+        try:
+            prediction = recognizer.predict(file)
+        except ValueError as error:
+            failures += 1
+            if args.json:
+                print(json.dumps({"file": file, "error": str(error)}))
+            else:
+                print(f"{file}: error: {error}", file=sys.stderr)
+            continue
+        if args.json:
+            record = {
+                "file": file,
+                "digit": prediction.digit,
+                "confidence": round(prediction.confidence, 6),
+                "probabilities": [round(float(p), 6) for p in prediction.probabilities],
+            }
+            print(json.dumps(record))
+        else:
+            print(f"{file}: {prediction.digit} ({prediction.confidence:.1%} sure)")
+    return 1 if failures else 0
+
+
+def serve_command(args):
+    from digitrec.app import serve
+    from digitrec.recognizer import load_recognizer
+
+    local = args.host in ("127.0.0.1", "localhost", "::1")
+    if args.share or not local:
+        print(
+            "warning: the app will be reachable from other machines and has no login; "
+            "anyone who reaches it can use it.",
+            file=sys.stderr,
+        )
+    serve(load_recognizer(args.model), host=args.host, port=args.port, share=args.share)
+
+
+def parser():
+    from digitrec.training import TrainConfig
+
+    defaults = TrainConfig()
+    main = argparse.ArgumentParser(
+        prog="python -m digitrec", description="Handwritten digit recognition on MNIST."
+    )
+    commands = main.add_subparsers(dest="command", required=True)
+
+    train = commands.add_parser("train", help="train a model and save it with its card")
+    train.add_argument("--model", default=defaults.model, choices=["mlp"], help="which network (default: %(default)s)")
+    train.add_argument("--epochs", type=int, default=defaults.epochs, help="most epochs; early stopping may end sooner (default: %(default)s)")
+    train.add_argument("--batch-size", type=int, default=defaults.batch_size, help="default: %(default)s")
+    train.add_argument("--learning-rate", type=float, default=defaults.learning_rate, help="Adam's initial rate (default: %(default)s)")
+    train.add_argument("--patience", type=int, default=defaults.patience, help="epochs without improvement before stopping (default: %(default)s)")
+    train.add_argument("--seed", type=int, default=defaults.seed, help="default: %(default)s")
+    train.add_argument("--out", help="where to save the model (default: models/MODEL.keras)")
+    train.add_argument("--plots", metavar="DIR", help="write the training curves as PNG here (default: none)")
+
+    evaluate = commands.add_parser("evaluate", help="measure a model on the 10,000 MNIST test images")
+    evaluate.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    evaluate.add_argument("--plots", metavar="DIR", help="write the figures as PNG files here (default: none)")
+
+    predict = commands.add_parser("predict", help="recognize the digit in image files")
+    predict.add_argument("--json", action="store_true", help="print one JSON object per file")
+    predict.add_argument("files", nargs="+", metavar="FILE", help="image files (PNG, JPEG, ...)")
+
+    serve = commands.add_parser("serve", help="run the Gradio app")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s, this machine only)")
+    serve.add_argument("--port", type=int, default=7860, help="default: %(default)s")
+    serve.add_argument("--share", action="store_true", help="ask Gradio for a public share link (needs internet)")
+
+    for command in (train, evaluate):
+        command.add_argument("--mnist", metavar="NPZ", help="local mnist.npz (default: $DIGITREC_MNIST, else download through Keras)")
+    for command in (evaluate, predict, serve):
+        command.add_argument("--model", help=f"{MODEL_HELP} (default: the best shipped model)")
+    return main
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    command = {
+        "train": train_command,
+        "evaluate": evaluate_command,
+        "predict": predict_command,
+        "serve": serve_command,
+    }[args.command]
+    try:
+        return command(args) or 0
+    except (DatasetError, ModelFileError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2

@@ -1,0 +1,83 @@
+"""Loading MNIST: from Keras's download, or from a local copy for machines without internet."""
+
+import hashlib
+import os
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from digitrec.errors import DatasetError
+
+# The environment variable that names a local copy of Keras's mnist.npz.
+MNIST_ENV = "DIGITREC_MNIST"
+
+# What every array in the file must look like: (trailing shape, number of images).
+EXPECTED = {
+    "x_train": ((28, 28), 60000),
+    "y_train": ((), 60000),
+    "x_test": ((28, 28), 10000),
+    "y_test": ((), 10000),
+}
+
+
+def load_mnist(path=None):
+    """Return MNIST as `(x_train, y_train), (x_test, y_test)`, uint8, like Keras does.
+
+    A local npz is used when `path` is given or the `DIGITREC_MNIST` environment variable
+    names one; otherwise `keras.datasets.mnist.load_data()` downloads (and caches) it.
+    """
+    path = path or os.environ.get(MNIST_ENV)
+    if path:
+        return _load_npz(Path(path).expanduser())
+
+    import keras
+
+    try:
+        return keras.datasets.mnist.load_data()
+    except Exception as error:  # Keras wraps network failures in a bare Exception.
+        raise DatasetError(
+            f"Could not download MNIST through keras.datasets ({error}). Without internet, "
+            f"point {MNIST_ENV} at a local copy of mnist.npz, for example "
+            f"`export {MNIST_ENV}=/path/to/mnist.npz`, or pass load_mnist(path=...)."
+        ) from error
+
+
+def _load_npz(path):
+    if not path.is_file():
+        raise DatasetError(f"MNIST file {path} does not exist (expected Keras's mnist.npz).")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {key: archive[key] for key in EXPECTED if key in archive.files}
+            found = sorted(archive.files)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+        raise DatasetError(f"MNIST file {path} is not a readable npz archive: {error}") from error
+
+    missing = sorted(set(EXPECTED) - set(arrays))
+    if missing:
+        raise DatasetError(f"MNIST file {path} lacks the arrays {missing}; it holds {found}.")
+    for key, (trailing_shape, count) in EXPECTED.items():
+        array = arrays[key]
+        if array.shape != (count, *trailing_shape) or array.dtype != np.uint8:
+            raise DatasetError(
+                f"MNIST file {path}: {key} is {array.dtype} {array.shape}, "
+                f"expected uint8 {(count, *trailing_shape)}."
+            )
+    for key in ("y_train", "y_test"):
+        if arrays[key].max() > 9:
+            raise DatasetError(f"MNIST file {path}: {key} has labels above 9.")
+    return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
+
+
+def scale(images):
+    """uint8 MNIST images to float32 in [0, 1], as the models expect."""
+    return images.astype(np.float32) / 255.0
+
+
+def checksum(data):
+    """A SHA-256 of the four arrays, the same whichever way the data was loaded."""
+    digest = hashlib.sha256()
+    (x_train, y_train), (x_test, y_test) = data
+    for array in (x_train, y_train, x_test, y_test):
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()

@@ -1,0 +1,83 @@
+"""The networks, and how trained ones are saved, described and loaded."""
+
+import json
+from pathlib import Path
+
+import keras
+from keras import layers
+
+from digitrec.errors import ModelFileError
+from digitrec.paths import MODELS_DIR
+
+# The models the package ships, best first: a bare `load_recognizer()` takes the first found.
+SHIPPED = ("cnn", "mlp")
+
+
+def build_mlp(learning_rate=1e-3):
+    """The user's dense network: 784 inputs, 128 and 64 ReLU units, 10 softmax outputs."""
+    model = keras.Sequential(
+        [
+            keras.Input(shape=(28, 28), name="image"),
+            layers.Flatten(name="pixels"),
+            layers.Dense(128, activation="relu", name="hidden_1"),
+            layers.Dense(64, activation="relu", name="hidden_2"),
+            layers.Dense(10, activation="softmax", name="digit"),
+        ],
+        name="mlp",
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+        loss="categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model
+
+
+BUILDERS = {"mlp": build_mlp}
+
+
+def model_path(model):
+    """Resolve "mlp", "cnn" or a path to a `.keras` file."""
+    if str(model) in BUILDERS or str(model) in SHIPPED:
+        return MODELS_DIR / f"{model}.keras"
+    return Path(model).expanduser()
+
+
+def card_path(path):
+    return Path(path).with_suffix(".json")
+
+
+def save(model, path, card):
+    """Save the model and its JSON card side by side."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    model.save(path)
+    card_path(path).write_text(json.dumps(card, indent=2) + "\n")
+
+
+def read_card(path):
+    """The JSON card beside a model file, or an empty dict when there is none."""
+    card = card_path(path)
+    return json.loads(card.read_text()) if card.is_file() else {}
+
+
+def load(model):
+    """Load a trained digit classifier, refusing files that are not one."""
+    path = model_path(model)
+    if not path.is_file():
+        raise ModelFileError(
+            f"Model file {path} does not exist. Ship it in models/ or train it with "
+            f"`python -m digitrec train --model {path.stem}`."
+        )
+    try:
+        network = keras.models.load_model(path, safe_mode=True)
+    except Exception as error:  # Keras raises many types for a broken archive.
+        raise ModelFileError(f"Model file {path} could not be loaded: {error}") from error
+    input_shape = tuple(network.input_shape[1:])
+    output_shape = tuple(network.output_shape[1:])
+    if input_shape not in ((28, 28), (28, 28, 1), (784,)) or output_shape != (10,):
+        raise ModelFileError(
+            f"Model file {path} maps {input_shape} to {output_shape}; a digit model "
+            "takes a 28x28 image and gives 10 class probabilities."
+        )
+    return network

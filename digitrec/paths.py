@@ -1,0 +1,7 @@
+"""Paths defined once, relative to the package, never to the working directory."""
+
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+MODELS_DIR = PROJECT_ROOT / "models"
+EXAMPLES_DIR = PROJECT_ROOT / "examples"

@@ -1,0 +1,238 @@
+"""Turning any image a person gives us into a 28x28 digit the way MNIST draws them.
+
+MNIST digits are white on black, scaled so that the ink fits a 20x20 box, and placed in a
+28x28 frame with their centre of mass at the centre. A model trained on MNIST only knows
+digits like that, so every input is brought there: read, turned into an ink map, cropped to
+the digit, scaled and centred.
+"""
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from digitrec.errors import InvalidImageError, NoDigitError
+
+# Larger images are shrunk before any other work: a digit needs no more pixels than this to
+# be read, and a 4000x3000 photo would otherwise cost every later step 50 times as much.
+WORKING_SIZE = 512
+# Images with more pixels than this are refused rather than decoded (about 16k x 12k).
+MAX_PIXELS = 200_000_000
+# The ink has to stand out from the background by this much (of full scale) to count.
+MIN_CONTRAST = 0.1
+# After stretching, pixels above this are ink for finding the digit and its specks.
+INK_THRESHOLD = 0.3
+# Components smaller than this fraction of the largest one are specks, not parts of the digit.
+SPECK_FRACTION = 0.05
+# MNIST's centre of mass sits at pixel (14, 14), measured over its 60,000 training images.
+CENTRE = 14.0
+NO_DIGIT_MESSAGE = "No digit found: the image is blank. Draw or upload a digit (0-9) first."
+
+
+def preprocess(image):
+    """Return the (28, 28) float32 image in [0, 1], white digit on black, that a model reads.
+
+    `image` may be a numpy array (H, W), (H, W, 1), (H, W, 3) or (H, W, 4) of any integer or
+    float type, a PIL image, a path to an image file, or the dict a Gradio sketchpad sends.
+    Raises `InvalidImageError` for what is not a usable image and `NoDigitError` for a blank one.
+    """
+    ink = ink_map(image)
+    return centre_digit(ink)
+
+
+def ink_map(image):
+    """An (H, W) float32 map in [0, 1] where 1 is ink, whatever the input's form and polarity."""
+    if isinstance(image, dict):
+        return _sketchpad_ink(image)
+    pixels = to_array(image)
+    pixels = _shrink(pixels)
+    gray = _to_gray(pixels)
+    # The background is what fills the border; if it is light, the ink is dark: invert.
+    if _border_level(gray) > 0.5:
+        gray = 1.0 - gray
+    return gray
+
+
+def to_array(image):
+    """Read `image` into a float32 array in [0, 1] of shape (H, W) or (H, W, C), C in 1, 3, 4."""
+    if image is None:
+        raise NoDigitError(NO_DIGIT_MESSAGE)
+    if isinstance(image, (str, os.PathLike)):
+        image = _open(Path(image))
+    if isinstance(image, Image.Image):
+        image = _from_pil(image)
+    if not isinstance(image, np.ndarray):
+        raise InvalidImageError(
+            f"Cannot read an image from {type(image).__name__}; expected a numpy array, a PIL "
+            "image, a file path or a Gradio sketchpad dict."
+        )
+    return _normalize_array(image)
+
+
+def _open(path):
+    if not path.is_file():
+        raise InvalidImageError(f"Image file {path} does not exist.")
+    try:
+        with Image.open(path) as opened:
+            if opened.width * opened.height > MAX_PIXELS:
+                raise InvalidImageError(
+                    f"Image file {path} is {opened.width}x{opened.height}, too large to read; "
+                    f"the limit is {MAX_PIXELS:,} pixels."
+                )
+            # Photos from phones store their rotation in EXIF rather than in the pixels.
+            image = ImageOps.exif_transpose(opened)
+            image.load()
+            return image
+    except InvalidImageError:
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
+        raise InvalidImageError(f"Image file {path} is not a readable image: {error}") from error
+
+
+def _from_pil(image):
+    """A PIL image as a numpy array, keeping transparency and high bit depths."""
+    if image.width * image.height > MAX_PIXELS:
+        raise InvalidImageError(f"Image of {image.width}x{image.height} is too large to read.")
+    # Animated images (GIF, APNG) are read from their first frame.
+    if getattr(image, "is_animated", False):
+        image.seek(0)
+    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        return np.asarray(image)
+    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+        return np.asarray(image.convert("RGBA"))
+    if image.mode in ("L", "1"):
+        return np.asarray(image.convert("L"))
+    return np.asarray(image.convert("RGB"))
+
+
+def _normalize_array(array):
+    if array.dtype == bool:
+        array = array.astype(np.uint8) * 255
+    if not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
+        raise InvalidImageError(f"Image array has dtype {array.dtype}; expected integers or floats.")
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[:, :, 0]
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)):
+        raise InvalidImageError(
+            f"Image array has shape {array.shape}; expected (H, W), (H, W, 1), (H, W, 3) or (H, W, 4)."
+        )
+    if array.shape[0] < 1 or array.shape[1] < 1:
+        raise InvalidImageError(f"Image array has shape {array.shape}, with no pixels.")
+    if array.size > MAX_PIXELS * 4:
+        raise InvalidImageError(f"Image array of shape {array.shape} is too large to read.")
+    if np.issubdtype(array.dtype, np.floating) and not np.isfinite(array).all():
+        raise InvalidImageError("Image array holds NaN or infinite values; expected finite pixel values.")
+    low, high = float(array.min()), float(array.max())
+    if low < 0:
+        raise InvalidImageError(f"Image array has negative values (down to {low:g}); expected 0 or more.")
+    if np.issubdtype(array.dtype, np.floating):
+        if high > 255:
+            raise InvalidImageError(f"Float image has values up to {high:g}; expected [0, 1] or [0, 255].")
+        full_scale = 1.0 if high <= 1.0 else 255.0
+    else:
+        # uint16 images (16-bit PNGs) use the full range; other integers hold 8-bit values.
+        full_scale = 65535.0 if array.dtype == np.uint16 or high > 255 else 255.0
+        if high > 65535:
+            raise InvalidImageError(f"Integer image has values up to {high:g}; expected 0..65535.")
+    return (array.astype(np.float32) / full_scale).clip(0.0, 1.0)
+
+
+def _shrink(pixels):
+    """Scale the image down so that its longer side is at most WORKING_SIZE."""
+    height, width = pixels.shape[:2]
+    factor = WORKING_SIZE / max(height, width)
+    if factor >= 1:
+        return pixels
+    size = (max(1, round(width * factor)), max(1, round(height * factor)))
+    return cv2.resize(pixels, size, interpolation=cv2.INTER_AREA)
+
+
+def _to_gray(pixels):
+    """Gray levels in [0, 1]; transparent images are laid on a background that contrasts."""
+    if pixels.ndim == 2:
+        return pixels
+    color, alpha = pixels[:, :, :3], pixels[:, :, 3:] if pixels.shape[2] == 4 else None
+    gray = cv2.cvtColor(np.ascontiguousarray(color), cv2.COLOR_RGB2GRAY)
+    if alpha is None:
+        return gray
+    alpha = alpha[:, :, 0]
+    if alpha.sum() == 0:
+        raise NoDigitError("No digit found: the image is fully transparent.")
+    # Dark strokes on a transparent sheet go on white, light strokes on black, so the ink
+    # keeps its contrast whichever colour it was drawn in.
+    ink_level = float((gray * alpha).sum() / alpha.sum())
+    background = 1.0 if ink_level < 0.5 else 0.0
+    return gray * alpha + background * (1.0 - alpha)
+
+
+def _border_level(gray):
+    """The median gray level of the image's outer frame, where the background shows."""
+    height, width = gray.shape
+    band = max(1, min(height, width) // 20)
+    border = np.concatenate(
+        [gray[:band].ravel(), gray[-band:].ravel(), gray[:, :band].ravel(), gray[:, -band:].ravel()]
+    )
+    return float(np.median(border))
+
+
+def _sketchpad_ink(value):
+    """The ink of a Gradio sketchpad value: the alpha of its stroke layers, else its images."""
+    layers = [layer for layer in value.get("layers") or [] if layer is not None]
+    alphas = []
+    for layer in layers:
+        layer = to_array(layer)
+        if layer.ndim == 3 and layer.shape[2] == 4:
+            alphas.append(layer[:, :, 3])
+    if alphas and max(float(alpha.max()) for alpha in alphas) > 0:
+        return _shrink(np.maximum.reduce(alphas))
+    for key in ("composite", "background"):
+        if value.get(key) is not None:
+            return ink_map(value[key])
+    raise NoDigitError("Draw a digit first: the canvas is empty.")
+
+
+def centre_digit(ink):
+    """Crop the digit out of an ink map, fit it in 20x20 and centre it by mass in 28x28."""
+    # Stretch the ink so the background is 0 and the strongest stroke is 1.
+    background = float(np.median(ink))
+    top = float(ink.max())
+    if top - background < MIN_CONTRAST:
+        raise NoDigitError(NO_DIGIT_MESSAGE)
+    ink = ((ink - background) / (top - background)).clip(0.0, 1.0)
+
+    # Find the digit: connected strokes, without specks far smaller than the largest stroke.
+    mask = (ink > INK_THRESHOLD).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    if count <= 1:
+        raise NoDigitError(NO_DIGIT_MESSAGE)
+    keep = np.flatnonzero(areas >= SPECK_FRACTION * areas.max()) + 1
+    digit = np.isin(labels, keep).astype(np.uint8)
+    # Keep the soft edges around kept strokes, as MNIST's anti-aliasing has them.
+    radius = max(1, round(max(ink.shape) / 100))
+    near = cv2.dilate(digit, np.ones((2 * radius + 1, 2 * radius + 1), np.uint8)).astype(bool)
+    ink = np.where(near, ink, 0.0).astype(np.float32)
+
+    rows, columns = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    crop = ink[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1]
+
+    # Fit the longer side to 20 pixels, keeping the aspect ratio, as MNIST did.
+    height, width = crop.shape
+    factor = 20.0 / max(height, width)
+    size = (max(1, round(width * factor)), max(1, round(height * factor)))
+    interpolation = cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR
+    digit = cv2.resize(crop, size, interpolation=interpolation)
+
+    # Centre of the box first, then shift whole pixels so the centre of mass is the centre.
+    frame = np.zeros((28, 28), np.float32)
+    top_row, left = (28 - size[1]) // 2, (28 - size[0]) // 2
+    frame[top_row : top_row + size[1], left : left + size[0]] = digit
+    mass = frame.sum()
+    centre_row = (frame.sum(axis=1) * np.arange(28)).sum() / mass
+    centre_column = (frame.sum(axis=0) * np.arange(28)).sum() / mass
+    shift_rows = int(np.clip(round(CENTRE - centre_row), -top_row, 28 - top_row - size[1]))
+    shift_columns = int(np.clip(round(CENTRE - centre_column), -left, 28 - left - size[0]))
+    frame = np.roll(frame, (shift_rows, shift_columns), axis=(0, 1))
+    return frame.clip(0.0, 1.0)

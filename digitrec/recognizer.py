@@ -1,0 +1,106 @@
+"""Recognizing digits in images with a trained model."""
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+
+from digitrec.preprocessing import preprocess
+
+# Images are run through the network this many at a time in `predict_batch`.
+BATCH_SIZE = 1024
+
+
+@dataclass(frozen=True)
+class Prediction:
+    digit: int  # The most probable class.
+    confidence: float  # Its probability.
+    probabilities: np.ndarray  # All 10, indexed by digit.
+    processed: np.ndarray  # The (28, 28) image the model saw.
+
+    def label(self):
+        """The probabilities as `gr.Label` takes them: {"0": p0, ..., "9": p9}."""
+        return {str(digit): float(p) for digit, p in enumerate(self.probabilities)}
+
+
+class Recognizer:
+    """A trained network with the preprocessing that turns people's images into its input."""
+
+    def __init__(self, network, name, card=None):
+        self.network = network
+        self.name = name
+        self.card = card or {}
+        self._input_shape = tuple(network.input_shape[1:])
+        # The first call builds the network's graph; pay for it now, not on a user's request.
+        self.probabilities(np.zeros((1, 28, 28), np.float32))
+
+    def __repr__(self):
+        accuracy = self.card.get("test_accuracy")
+        return f"Recognizer({self.name!r}, test_accuracy={accuracy})"
+
+    def probabilities(self, batch):
+        """Class probabilities, (N, 10), for preprocessed (N, 28, 28) images."""
+        batch = np.asarray(batch, np.float32).reshape((-1, *self._input_shape))
+        # Calling the network directly skips `model.predict`'s per-call setup (tens of ms).
+        chunks = [
+            np.asarray(self.network(batch[start : start + BATCH_SIZE], training=False))
+            for start in range(0, len(batch), BATCH_SIZE)
+        ]
+        return np.concatenate(chunks) if chunks else np.zeros((0, 10), np.float32)
+
+    def predict(self, image):
+        """Preprocess one image and return the model's `Prediction` for it."""
+        processed = preprocess(image)
+        return _prediction(self.probabilities(processed[None])[0], processed)
+
+    def predict_batch(self, images):
+        """Predict every image of a sequence (or of an array's first axis), in batches."""
+        processed = []
+        for index, image in enumerate(images):
+            try:
+                processed.append(preprocess(image))
+            except ValueError as error:
+                raise type(error)(f"Image {index}: {error}") from error
+        if not processed:
+            return []
+        processed = np.stack(processed)
+        return [_prediction(p, x) for p, x in zip(self.probabilities(processed), processed)]
+
+
+def _prediction(probabilities, processed):
+    digit = int(np.argmax(probabilities))
+    return Prediction(digit, float(probabilities[digit]), probabilities, processed)
+
+
+def load_recognizer(model=None):
+    """Load "mlp", "cnn" or a `.keras` path; with no argument, the best model shipped."""
+    from digitrec import models
+    from digitrec.errors import ModelFileError
+
+    if model is None:
+        available = [name for name in models.SHIPPED if models.model_path(name).is_file()]
+        if not available:
+            raise ModelFileError(
+                f"No model is shipped in {models.model_path('mlp').parent}; train one with "
+                "`python -m digitrec train`."
+            )
+        model = available[0]
+    if not isinstance(model, str) and not hasattr(model, "__fspath__"):
+        raise ValueError(
+            f"load_recognizer takes 'mlp', 'cnn' or a path to a .keras file, not {model!r}."
+        )
+    path = models.model_path(model)
+    name = str(model) if str(model) in models.SHIPPED else path.stem
+    return Recognizer(models.load(model), name, models.read_card(path))
+
+
+@functools.cache
+def default_recognizer():
+    """The best shipped model, loaded once and shared by `predict_digit` and the app."""
+    return load_recognizer()
+
+
+def predict_digit(image):
+    """The user's function: label confidences for `gr.Label` and the predicted digit as text."""
+    prediction = default_recognizer().predict(image)
+    return prediction.label(), str(prediction.digit)
