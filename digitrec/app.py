@@ -3,7 +3,7 @@
 import cv2
 import gradio as gr
 
-from digitrec.errors import NoDigitError
+from digitrec.errors import InvalidImageError, NoDigitError
 from digitrec.paths import EXAMPLES_DIR
 
 TITLE = "Handwritten Digit Recognition"
@@ -12,21 +12,30 @@ DESCRIPTION = "Upload or draw a digit (0-9) and see the model's prediction."
 MAX_FILE_SIZE = "10mb"
 # The sketchpad's canvas, and a brush whose strokes are as thick, relative to a digit that
 # fills the canvas, as MNIST's pen strokes are to its digits.
-CANVAS_SIZE = (560, 560)
-BRUSH_RADIUS = 18
+CANVAS_SIZE = (480, 480)
+BRUSH_RADIUS = 20
 
-# Gradio's sketchpad opens with no tool picked, so a first stroke draws nothing. Pick the
-# brush as soon as the page has rendered it.
+# Gradio's sketchpad opens with no tool picked, and drops the tool again when cleared, so a
+# stroke draws nothing until the visitor finds the brush. Pick it for them: on page load and
+# after each clear, as soon as the brush button shows up unpicked.
 PICK_BRUSH_JS = """
 () => {
-  const pick = () => {
-    const brush = document.querySelector('#sketchpad button[aria-label="Brush"]');
-    if (brush) brush.click();
-    return Boolean(brush);
+  const pickBrush = (patience) => {
+    const deadline = Date.now() + patience;
+    const timer = setInterval(() => {
+      const brush = document.querySelector('#sketchpad button[aria-label="Brush"]');
+      if (brush && !brush.classList.contains('highlight')) {
+        brush.click();
+        clearInterval(timer);
+      } else if (Date.now() > deadline) {
+        clearInterval(timer);
+      }
+    }, 50);
   };
-  if (pick()) return;
-  const timer = setInterval(() => { if (pick()) clearInterval(timer); }, 100);
-  setTimeout(() => clearInterval(timer), 15000);
+  pickBrush(15000);
+  document.addEventListener('click', (event) => {
+    if (event.target.closest('#clear, #sketchpad button[aria-label="Clear canvas"]')) pickBrush(3000);
+  }, true);
 }
 """
 
@@ -49,12 +58,18 @@ def build_demo(recognizer):
             return None, str(error), None
         return prediction.label(), str(prediction.digit), enlarge(prediction.processed)
 
-    def predict(image):
-        """Recognize the digit in an uploaded image; the app's `predict` API endpoint."""
-        if image is None:
+    def predict(upload):
+        """Recognize the digit in an uploaded image; the app's `predict` API endpoint.
+
+        It takes Gradio's file record unprocessed and reads the file itself, so that a broken
+        or disguised file gets our specific message instead of a decoding traceback.
+        """
+        if upload is None:
             return None, "", None
         try:
-            prediction = recognizer.predict(image)
+            if not isinstance(upload, dict) or not upload.get("path"):
+                raise InvalidImageError(f"Expected an uploaded image file, got {upload!r}.")
+            prediction = recognizer.predict(upload["path"])
         except ValueError as error:
             raise gr.Error(str(error), print_exception=False) from error
         return prediction.label(), str(prediction.digit), prediction.processed
@@ -72,6 +87,8 @@ def build_demo(recognizer):
                             label="Draw a digit",
                             elem_id="sketchpad",
                             canvas_size=CANVAS_SIZE,
+                            # Tall enough to show the whole canvas at full size.
+                            height=CANVAS_SIZE[1] + 80,
                             brush=gr.Brush(
                                 default_size=BRUSH_RADIUS, colors=["#000000"], color_mode="fixed"
                             ),
@@ -93,13 +110,11 @@ def build_demo(recognizer):
                         examples = sorted(EXAMPLES_DIR.glob("*.png"))
                         if examples:
                             gr.Examples([[str(path)] for path in examples], inputs=upload)
-                clear = gr.Button("Clear", variant="secondary")
+                clear = gr.ClearButton(value="Clear", elem_id="clear")
             with gr.Column(scale=2):
                 label = gr.Label(num_top_classes=10, label="Confidence")
                 text = gr.Textbox(label="Prediction", interactive=False)
-                preview = gr.Image(
-                    label="What the model saw (28x28)", interactive=False, height=160, width=160
-                )
+                preview = gr.Image(label="What the model saw (28x28)", interactive=False, height=200)
                 gr.Markdown(
                     f"Model: **{recognizer.name}**"
                     + (
@@ -129,26 +144,29 @@ def build_demo(recognizer):
             inputs=upload,
             outputs=[label, text, processed],
             api_name="predict",
+            preprocess=False,
         ).then(show, inputs=processed, outputs=preview, api_visibility="private")
-        clear.click(
-            lambda: (None, None, None, "", None),
-            outputs=[sketchpad, upload, label, text, preview],
-            queue=False,
-            api_visibility="private",
-        )
+        clear.add([sketchpad, upload, label, text, preview])
         demo.load(None, js=PICK_BRUSH_JS)
     return demo
 
 
-def serve(recognizer, host="127.0.0.1", port=7860, share=False, **launch_options):
-    """Launch the app; without internet a share link fails and the app stays local."""
-    demo = build_demo(recognizer)
+def launch(demo, share=False, host="127.0.0.1", port=None, block=True, **options):
+    """Serve `demo`; a share link that cannot be made (no internet) leaves it served locally."""
     demo.queue(default_concurrency_limit=4)
     demo.launch(
         server_name=host,
         server_port=port,
         share=share,
         max_file_size=MAX_FILE_SIZE,
-        **launch_options,
+        prevent_thread_lock=True,
+        **options,
     )
+    if share and not demo.share_url:
+        print(
+            "No public share link could be made (it needs internet access to Gradio's "
+            f"share servers). The app is running locally at {demo.local_url}"
+        )
+    if block:
+        demo.block_thread()
     return demo

@@ -77,7 +77,7 @@ def predict_command(args):
 
 
 def serve_command(args):
-    from digitrec.app import serve
+    from digitrec.app import build_demo, launch
     from digitrec.recognizer import load_recognizer
 
     local = args.host in ("127.0.0.1", "localhost", "::1")
@@ -87,7 +87,8 @@ def serve_command(args):
             "anyone who reaches it can use it.",
             file=sys.stderr,
         )
-    serve(load_recognizer(args.model), host=args.host, port=args.port, share=args.share)
+    demo = build_demo(load_recognizer(args.model))
+    launch(demo, share=args.share, host=args.host, port=args.port)
 
 
 def parser():
