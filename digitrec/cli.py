@@ -36,11 +36,11 @@ def evaluate_command(args):
 
     recognizer = load_recognizer(args.model)
     _, (images, labels) = data.load_mnist(args.mnist)
-    evaluation = evaluate(recognizer, images, labels)
+    evaluation = evaluate(recognizer, images, labels, preprocess=args.preprocess)
     if args.json:
-        print(json.dumps({"model": recognizer.name, **evaluation.summary()}))
+        print(json.dumps({"model": recognizer.name, "preprocess": args.preprocess, **evaluation.summary()}))
     else:
-        print(f"model {recognizer.name}")
+        print(f"model {recognizer.name}" + (", images through the app's preprocessing" if args.preprocess else ""))
         print(evaluation.report())
     if args.plots:
         figures = all_figures(evaluation, recognizer.card.get("history"))
@@ -103,15 +103,16 @@ def parser():
     train = commands.add_parser("train", help="train a model and save it with its card")
     train.add_argument("--model", default=defaults.model, choices=["mlp"], help="which network (default: %(default)s)")
     train.add_argument("--epochs", type=int, default=defaults.epochs, help="most epochs; early stopping may end sooner (default: %(default)s)")
-    train.add_argument("--batch-size", type=int, default=defaults.batch_size, help="default: %(default)s")
+    train.add_argument("--batch-size", type=int, default=defaults.batch_size, help="images per training step (default: %(default)s)")
     train.add_argument("--learning-rate", type=float, default=defaults.learning_rate, help="Adam's initial rate (default: %(default)s)")
     train.add_argument("--patience", type=int, default=defaults.patience, help="epochs without improvement before stopping (default: %(default)s)")
-    train.add_argument("--seed", type=int, default=defaults.seed, help="default: %(default)s")
+    train.add_argument("--seed", type=int, default=defaults.seed, help="seeds weights, shuffling and augmentation (default: %(default)s)")
     train.add_argument("--out", help="where to save the model (default: models/MODEL.keras)")
     train.add_argument("--plots", metavar="DIR", help="write the training curves as PNG here (default: none)")
 
     evaluate = commands.add_parser("evaluate", help="measure a model on the 10,000 MNIST test images")
     evaluate.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    evaluate.add_argument("--preprocess", action="store_true", help="run each image through the app's preprocessing first")
     evaluate.add_argument("--plots", metavar="DIR", help="write the figures as PNG files here (default: none)")
 
     predict = commands.add_parser("predict", help="recognize the digit in image files")
@@ -120,7 +121,7 @@ def parser():
 
     serve = commands.add_parser("serve", help="run the Gradio app")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s, this machine only)")
-    serve.add_argument("--port", type=int, default=7860, help="default: %(default)s")
+    serve.add_argument("--port", type=int, default=7860, help="port to listen on (default: %(default)s)")
     serve.add_argument("--share", action="store_true", help="ask Gradio for a public share link (needs internet)")
 
     for command in (train, evaluate):

@@ -55,9 +55,16 @@ class Evaluation:
         return "\n".join(lines)
 
 
-def evaluate(recognizer, images, labels):
-    """Run `recognizer` on MNIST-format uint8 `images` and measure it against `labels`."""
-    probabilities = recognizer.probabilities(scale(images))
+def evaluate(recognizer, images, labels, preprocess=False):
+    """Run `recognizer` on MNIST-format uint8 `images` and measure it against `labels`.
+
+    With `preprocess`, every image goes through `digitrec.preprocess` first, as the app's
+    inputs do; without it the model reads the images as they are, the usual MNIST figure.
+    """
+    if preprocess:
+        probabilities = np.stack([p.probabilities for p in recognizer.predict_batch(images)])
+    else:
+        probabilities = recognizer.probabilities(scale(images))
     predicted = probabilities.argmax(axis=1)
     confusion = np.zeros((10, 10), np.int64)
     np.add.at(confusion, (labels, predicted), 1)

@@ -214,6 +214,8 @@ def centre_digit(ink):
     radius = max(1, round(max(ink.shape) / 100))
     near = cv2.dilate(digit, np.ones((2 * radius + 1, 2 * radius + 1), np.uint8)).astype(bool)
     ink = np.where(near, ink, 0.0).astype(np.float32)
+    # Stretch again, so a bright speck that was dropped does not dim the digit.
+    ink /= ink.max()
 
     rows, columns = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
     crop = ink[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1]

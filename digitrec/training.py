@@ -105,6 +105,7 @@ def train(config=None, data=None, out=None, verbose="auto"):
         training_batches(x_fit, y_fit, config),
         epochs=config.epochs,
         validation_data=(x_val, y_val),
+        shuffle=False,  # The dataset shuffles itself, with the config's seed.
         callbacks=callbacks,
         verbose=verbose,
     )

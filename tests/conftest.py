@@ -1,0 +1,38 @@
+"""Shared fixtures: MNIST and the shipped model are loaded once per test session."""
+
+import os
+
+import numpy as np
+import pytest
+
+import digitrec
+from digitrec.data import MNIST_ENV
+
+
+@pytest.fixture(scope="session")
+def mnist():
+    """The full MNIST set, from $DIGITREC_MNIST or Keras's download."""
+    return digitrec.load_mnist()
+
+
+@pytest.fixture(scope="session")
+def test_set(mnist):
+    return mnist[1]
+
+
+@pytest.fixture(scope="session")
+def mlp():
+    return digitrec.load_recognizer("mlp")
+
+
+@pytest.fixture
+def box_digit():
+    """A 28x28 image holding a 20x20 white square outline, centred as MNIST centres digits."""
+    image = np.zeros((28, 28), np.float32)
+    image[4:24, 4:24] = 1.0
+    image[8:20, 8:20] = 0.0
+    return image
+
+
+def pytest_report_header():
+    return f"MNIST from: {os.environ.get(MNIST_ENV) or 'keras.datasets download'}"

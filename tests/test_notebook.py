@@ -1,0 +1,39 @@
+"""main.ipynb, run from top to bottom as a user would, with one training epoch."""
+
+import os
+
+import nbformat
+from nbclient import NotebookClient
+
+from digitrec.paths import PROJECT_ROOT
+
+
+def outputs_of(notebook, kind):
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            if kind == "text" and output.get("name") == "stdout":
+                yield output["text"]
+            elif kind == "image" and "image/png" in output.get("data", {}):
+                yield output["data"]["image/png"]
+
+
+def test_notebook_runs_top_to_bottom(monkeypatch):
+    monkeypatch.setenv("DIGITREC_EPOCHS", "1")
+    monkeypatch.setenv("DIGITREC_CLOSE_APP", "1")
+    notebook = nbformat.read(PROJECT_ROOT / "main.ipynb", as_version=4)
+    client = NotebookClient(
+        notebook, timeout=600, kernel_name="python3",
+        resources={"metadata": {"path": str(PROJECT_ROOT)}},
+    )
+    client.execute()  # Raises CellExecutionError, with the cell and traceback, on any failure.
+
+    text = "".join(outputs_of(notebook, "text"))
+    assert "training images (60000, 28, 28) uint8" in text
+    assert "epochs (best 1)" in text
+    assert "precision  recall" in text
+    assert "predicted digit: 7" in text
+    assert "blank page: No digit found" in text
+    assert "Running on local URL" in text or "running locally" in text
+    # The sample grid, the curves, the confusion matrix, the mistakes, the samples, the example.
+    assert len(list(outputs_of(notebook, "image"))) >= 6
+    assert os.environ["DIGITREC_EPOCHS"] == "1"

@@ -1,0 +1,181 @@
+"""Known answers for the preprocessing: where MNIST would put a digit, whatever its form."""
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from digitrec import InvalidImageError, NoDigitError, preprocess
+
+
+def centre_of_mass(image):
+    rows, columns = np.indices(image.shape)
+    return (rows * image).sum() / image.sum(), (columns * image).sum() / image.sum()
+
+
+def ink_box(image):
+    rows, columns = np.flatnonzero(image.any(axis=1)), np.flatnonzero(image.any(axis=0))
+    return rows[0], rows[-1], columns[0], columns[-1]
+
+
+def test_centred_box_stays_where_mnist_puts_it(box_digit):
+    result = preprocess(box_digit)
+    assert result.shape == (28, 28) and result.dtype == np.float32
+    np.testing.assert_allclose(result, box_digit, atol=1e-6)
+
+
+def test_large_off_centre_drawing_is_cropped_scaled_and_centred(box_digit):
+    # The same outline drawn 10 times larger, dark on a white page, in its top-left corner.
+    page = np.full((400, 300), 255, np.uint8)
+    page[20:220, 10:210] = 0
+    page[60:180, 50:170] = 255
+    result = preprocess(page)
+    assert ink_box(result > 0.5) == (4, 23, 4, 23)
+    assert centre_of_mass(result) == pytest.approx((14.0, 14.0), abs=0.5)
+    assert np.abs(result - box_digit).mean() < 0.05
+
+
+def test_tall_digit_keeps_its_aspect_ratio():
+    # A 1 drawn as a 200x40 bar: 20 pixels tall, about 4 wide, centred by mass.
+    page = np.zeros((300, 300), np.uint8)
+    page[50:250, 130:170] = 255
+    result = preprocess(page)
+    top, bottom, left, right = ink_box(result > 0.5)
+    assert bottom - top + 1 == 20
+    assert 3 <= right - left + 1 <= 5
+    assert centre_of_mass(result) == pytest.approx((14.0, 14.0), abs=0.5)
+
+
+def test_asymmetric_digit_is_centred_by_mass_not_by_box():
+    # An L: its box is centred differently from its mass, and MNIST centres the mass.
+    page = np.zeros((200, 200), np.uint8)
+    page[20:180, 40:70] = 255
+    page[150:180, 40:160] = 255
+    result = preprocess(page)
+    assert centre_of_mass(result) == pytest.approx((14.0, 14.0), abs=0.5)
+
+
+@pytest.fixture(scope="module")
+def plain(test_set):
+    """An MNIST test digit, uint8 white on black, and the model input made from it."""
+    digit = test_set[0][0]
+    return digit, preprocess(digit)
+
+
+def _variants(digit):
+    ink = digit.astype(np.float32) / 255
+    rgba_transparent = np.zeros((28, 28, 4), np.uint8)
+    rgba_transparent[:, :, 3] = digit  # Black ink whose opacity is the stroke.
+    white = np.full((28, 28, 4), 255, np.uint8)
+    return {
+        "inverted": 255 - digit,
+        "float 0..1": ink,
+        "float 0..255": digit.astype(np.float64),
+        "16-bit": digit.astype(np.uint16) * 257,
+        "1-channel": digit[:, :, None],
+        "3-channel": np.repeat(digit[:, :, None], 3, axis=2),
+        "4-channel opaque": np.dstack([np.repeat(digit[:, :, None], 3, axis=2), np.full((28, 28), 255, np.uint8)]),
+        "transparent background": rgba_transparent,
+        "PIL image": Image.fromarray(digit),
+        "PIL inverted RGB": Image.fromarray(255 - digit).convert("RGB"),
+        "sketchpad dict": {"background": white, "layers": [rgba_transparent], "composite": None},
+    }
+
+
+@pytest.mark.parametrize("name", list(_variants(np.zeros((28, 28), np.uint8))))
+def test_every_form_of_the_same_digit_gives_the_same_input(plain, name):
+    digit, expected = plain
+    np.testing.assert_allclose(preprocess(_variants(digit)[name]), expected, atol=1e-5)
+
+
+def test_file_paths_png_and_16_bit_png(plain, tmp_path):
+    digit, expected = plain
+    path = tmp_path / "digit.png"
+    cv2.imwrite(str(path), 255 - digit)
+    np.testing.assert_allclose(preprocess(path), expected, atol=1e-5)
+    np.testing.assert_allclose(preprocess(str(path)), expected, atol=1e-5)
+    deep = tmp_path / "digit16.png"
+    cv2.imwrite(str(deep), digit.astype(np.uint16) * 257)
+    assert Image.open(deep).mode.startswith("I")
+    np.testing.assert_allclose(preprocess(deep), expected, atol=1e-5)
+
+
+def test_transparent_png_file(plain, tmp_path):
+    digit, expected = plain
+    rgba = np.zeros((28, 28, 4), np.uint8)
+    rgba[:, :, 3] = digit
+    path = tmp_path / "transparent.png"
+    Image.fromarray(rgba, "RGBA").save(path)
+    np.testing.assert_allclose(preprocess(path), expected, atol=1e-5)
+
+
+def test_specks_far_from_the_digit_are_ignored(plain):
+    digit, expected = plain
+    page = np.zeros((280, 280), np.uint8)
+    page[:] = 0
+    large = cv2.resize(digit, (200, 200), interpolation=cv2.INTER_LINEAR)
+    page[40:240, 40:240] = large
+    clean = preprocess(page)
+    speckled = page.copy()
+    speckled[5:8, 270:273] = 255  # A 3x3 speck in the corner, like dust on a scan.
+    np.testing.assert_allclose(preprocess(speckled), clean, atol=1e-6)
+
+
+def test_mnist_digits_pass_through_nearly_unchanged(test_set):
+    images = test_set[0][:500]
+    processed = np.stack([preprocess(image) for image in images])
+    assert np.abs(processed - images / 255.0).mean() < 0.002
+
+
+@pytest.mark.parametrize(
+    "blank",
+    [
+        np.zeros((28, 28), np.uint8),
+        np.full((200, 200), 255, np.uint8),
+        np.full((50, 50, 3), 128, np.uint8),
+        np.zeros((64, 64, 4), np.uint8),  # Fully transparent.
+        np.random.default_rng(0).integers(120, 135, (100, 100)).astype(np.uint8),  # Faint noise.
+        None,
+        {"background": np.full((10, 10, 4), 255, np.uint8), "layers": [np.zeros((10, 10, 4), np.uint8)], "composite": None},
+        {"background": None, "layers": [], "composite": None},
+    ],
+    ids=["black", "white", "gray", "transparent", "faint noise", "None", "empty sketchpad", "cleared sketchpad"],
+)
+def test_blank_input_raises_no_digit(blank):
+    with pytest.raises(NoDigitError):
+        preprocess(blank)
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ([[0, 255], [255, 0]], "Cannot read an image from list"),
+        (np.zeros(784, np.uint8), r"shape \(784,\)"),
+        (np.zeros((2, 28, 28, 1), np.uint8), r"shape \(2, 28, 28, 1\)"),
+        (np.zeros((28, 28, 2), np.uint8), r"shape \(28, 28, 2\)"),
+        (np.zeros((0, 0), np.uint8), "no pixels"),
+        (np.full((28, 28), np.nan, np.float32), "NaN or infinite"),
+        (np.full((28, 28), np.inf), "NaN or infinite"),
+        (np.full((28, 28), -1.0), "negative values"),
+        (np.full((28, 28), 1000.0), "expected \\[0, 1\\] or \\[0, 255\\]"),
+        (np.zeros((28, 28), object), "dtype object"),
+        (np.zeros((28, 28), np.complex64), "dtype complex64"),
+        ("no/such/file.png", "does not exist"),
+        (12, "Cannot read an image from int"),
+    ],
+    ids=["list", "1-D", "4-D", "2 channels", "empty", "NaN", "inf", "negative", "too bright", "object", "complex", "missing file", "int"],
+)
+def test_unusable_input_raises_invalid_image(bad, message):
+    with pytest.raises(InvalidImageError, match=message):
+        preprocess(bad)
+
+
+def test_text_file_named_png_is_refused(tmp_path):
+    path = tmp_path / "notes.png"
+    path.write_text("not an image at all")
+    with pytest.raises(InvalidImageError, match="notes.png is not a readable image"):
+        preprocess(path)
+
+
+def test_errors_are_value_errors():
+    assert issubclass(InvalidImageError, ValueError) and issubclass(NoDigitError, ValueError)

@@ -1,0 +1,70 @@
+import numpy as np
+import pytest
+
+import digitrec
+from digitrec import NoDigitError, Prediction
+from digitrec.data import scale
+from digitrec.paths import EXAMPLES_DIR
+
+
+def test_prediction_fields(mlp, test_set):
+    images, labels = test_set
+    prediction = mlp.predict(images[0])
+    assert isinstance(prediction, Prediction)
+    assert isinstance(prediction.digit, int) and prediction.digit == labels[0]
+    assert isinstance(prediction.confidence, float)
+    assert prediction.probabilities.shape == (10,)
+    assert prediction.probabilities.sum() == pytest.approx(1.0, abs=1e-5)
+    assert prediction.confidence == pytest.approx(prediction.probabilities.max())
+    assert prediction.processed.shape == (28, 28) and prediction.processed.dtype == np.float32
+
+
+def test_predict_through_preprocessing_keeps_the_model_accuracy(mlp, test_set):
+    """All 10,000 test images through `predict_batch`, against the model on the raw images."""
+    images, labels = test_set
+    own = (mlp.probabilities(scale(images)).argmax(axis=1) == labels).mean()
+    through_predict = np.mean([p.digit for p in mlp.predict_batch(images)] == labels)
+    assert through_predict >= own - 0.003
+
+
+def test_predict_batch_matches_predict(mlp, test_set):
+    images = test_set[0][:20]
+    batch = mlp.predict_batch(list(images))
+    for image, batched in zip(images, batch):
+        single = mlp.predict(image)
+        assert single.digit == batched.digit
+        np.testing.assert_allclose(single.probabilities, batched.probabilities, atol=1e-5)
+    assert mlp.predict_batch([]) == []
+
+
+def test_predict_batch_names_the_bad_image(mlp, test_set):
+    images = [test_set[0][0], np.zeros((28, 28), np.uint8)]
+    with pytest.raises(NoDigitError, match="Image 1: "):
+        mlp.predict_batch(images)
+
+
+def test_example_images_are_recognized(mlp):
+    paths = sorted(EXAMPLES_DIR.glob("digit_*.png"))
+    assert len(paths) == 10
+    for path in paths:
+        assert mlp.predict(path).digit == int(path.name.split("_")[1]), path.name
+
+
+def test_predict_digit_returns_label_dict_and_text(test_set):
+    images, labels = test_set
+    confidences, text = digitrec.predict_digit(255 - images[1])  # Dark ink on white paper.
+    assert text == str(labels[1])
+    assert sorted(confidences) == [str(d) for d in range(10)]
+    assert all(isinstance(p, float) for p in confidences.values())
+    assert sum(confidences.values()) == pytest.approx(1.0, abs=1e-5)
+    assert max(confidences, key=confidences.get) == text
+
+
+def test_predict_digit_refuses_a_blank_canvas():
+    with pytest.raises(NoDigitError):
+        digitrec.predict_digit(np.full((400, 400, 3), 255, np.uint8))
+
+
+def test_load_recognizer_rejects_a_wrong_argument_type():
+    with pytest.raises(ValueError, match="takes 'mlp', 'cnn' or a path"):
+        digitrec.load_recognizer(3)
