@@ -13,10 +13,12 @@ MODEL_HELP = '"mlp", "cnn" or a path to a .keras file'
 def train_command(args):
     from digitrec import data, models
     from digitrec.evaluation import plot_history, save_figures
-    from digitrec.training import TrainConfig, train
+    from digitrec.training import TrainConfig, default_config, train
 
-    fields = {field.name for field in dataclasses.fields(TrainConfig)}
-    config = TrainConfig(**{key: value for key, value in vars(args).items() if key in fields})
+    fields = {field.name for field in dataclasses.fields(TrainConfig)} - {"model"}
+    overrides = {key: value for key, value in vars(args).items() if key in fields and value is not None}
+    config = default_config(args.model, **overrides)
+    print(config)
     out = args.out or models.model_path(config.model)
     result = train(config, data.load_mnist(args.mnist), out=out, verbose=2)
     card = result.card
@@ -92,21 +94,30 @@ def serve_command(args):
 
 
 def parser():
-    from digitrec.training import TrainConfig
+    from digitrec.training import TrainConfig, default_config
 
-    defaults = TrainConfig()
+    defaults, cnn = TrainConfig(), default_config("cnn")
+
+    def per_model(field):
+        """Help text for a flag whose default depends on the model."""
+        mlp_value, cnn_value = getattr(defaults, field), getattr(cnn, field)
+        if mlp_value == cnn_value:
+            return f"(default: {mlp_value})"
+        return f"(default: {mlp_value} for mlp, {cnn_value} for cnn)"
+
     main = argparse.ArgumentParser(
         prog="python -m digitrec", description="Handwritten digit recognition on MNIST."
     )
     commands = main.add_subparsers(dest="command", required=True)
 
     train = commands.add_parser("train", help="train a model and save it with its card")
-    train.add_argument("--model", default=defaults.model, choices=["mlp"], help="which network (default: %(default)s)")
-    train.add_argument("--epochs", type=int, default=defaults.epochs, help="most epochs; early stopping may end sooner (default: %(default)s)")
-    train.add_argument("--batch-size", type=int, default=defaults.batch_size, help="images per training step (default: %(default)s)")
-    train.add_argument("--learning-rate", type=float, default=defaults.learning_rate, help="Adam's initial rate (default: %(default)s)")
-    train.add_argument("--patience", type=int, default=defaults.patience, help="epochs without improvement before stopping (default: %(default)s)")
-    train.add_argument("--seed", type=int, default=defaults.seed, help="seeds weights, shuffling and augmentation (default: %(default)s)")
+    train.add_argument("--model", default=defaults.model, choices=["mlp", "cnn"], help="which network: the dense mlp or the cnn (default: %(default)s)")
+    train.add_argument("--epochs", type=int, help=f"most epochs; early stopping may end sooner {per_model('epochs')}")
+    train.add_argument("--batch-size", type=int, help=f"images per training step {per_model('batch_size')}")
+    train.add_argument("--learning-rate", type=float, help=f"Adam's initial rate {per_model('learning_rate')}")
+    train.add_argument("--patience", type=int, help=f"epochs without improvement before stopping {per_model('patience')}")
+    train.add_argument("--seed", type=int, help=f"seeds weights, shuffling and augmentation {per_model('seed')}")
+    train.add_argument("--strategy", choices=["default", "mirrored", "multi-worker"], help="tf.distribute: one device, all local devices, or the workers in TF_CONFIG (default: default)")
     train.add_argument("--out", help="where to save the model (default: models/MODEL.keras)")
     train.add_argument("--plots", metavar="DIR", help="write the training curves as PNG here (default: none)")
 
