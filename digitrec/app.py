@@ -56,7 +56,7 @@ def build_demo(recognizer):
             return None, "Draw a digit first", None
         except ValueError as error:
             return None, str(error), None
-        return prediction.label(), str(prediction.digit), enlarge(prediction.processed)
+        return prediction.label(), prediction.text(), enlarge(prediction.processed)
 
     def predict(upload):
         """Recognize the digit in an uploaded image; the app's `predict` API endpoint.
@@ -72,7 +72,7 @@ def build_demo(recognizer):
             prediction = recognizer.predict(upload["path"])
         except ValueError as error:
             raise gr.Error(str(error), print_exception=False) from error
-        return prediction.label(), str(prediction.digit), prediction.processed
+        return prediction.label(), prediction.text(), prediction.processed
 
     def show(processed):
         return None if processed is None else enlarge(processed)

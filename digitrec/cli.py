@@ -70,11 +70,12 @@ def predict_command(args):
                 "file": file,
                 "digit": prediction.digit,
                 "confidence": round(prediction.confidence, 6),
+                "unsure": prediction.unsure,
                 "probabilities": [round(float(p), 6) for p in prediction.probabilities],
             }
             print(json.dumps(record))
         else:
-            print(f"{file}: {prediction.digit} ({prediction.confidence:.1%} sure)")
+            print(f"{file}: {prediction.text()} ({prediction.confidence:.1%} sure)")
     return 1 if failures else 0
 
 

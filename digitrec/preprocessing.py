@@ -26,6 +26,11 @@ MIN_CONTRAST = 0.1
 INK_THRESHOLD = 0.3
 # Components smaller than this fraction of the largest one are specks, not parts of the digit.
 SPECK_FRACTION = 0.05
+# Stroke width relative to the digit's longer side: MNIST's median, and the band (about its
+# 2nd and 98th percentiles) outside which strokes are thickened or thinned towards the median.
+MNIST_STROKE = 0.12
+THINNEST_STROKE = 0.07
+BOLDEST_STROKE = 0.2
 # MNIST's centre of mass sits at pixel (14, 14), measured over its 60,000 training images.
 CENTRE = 14.0
 NO_DIGIT_MESSAGE = "No digit found: the image is blank. Draw or upload a digit (0-9) first."
@@ -46,13 +51,13 @@ def ink_map(image):
     """An (H, W) float32 map in [0, 1] where 1 is ink, whatever the input's form and polarity."""
     if isinstance(image, dict):
         return _sketchpad_ink(image)
-    pixels = to_array(image)
-    pixels = _shrink(pixels)
-    gray = _to_gray(pixels)
-    # The background is what fills the border; if it is light, the ink is dark: invert.
-    if _border_level(gray) > 0.5:
+    gray = _to_gray(_shrink(to_array(image)))
+    # The background is what fills the border, and the ink departs from it furthest: towards
+    # black for pen on paper (then invert), towards white for chalk on a board.
+    background = _border_level(gray)
+    if background - gray.min() > gray.max() - background:
         gray = 1.0 - gray
-    return gray
+    return _flatten(gray)
 
 
 def to_array(image):
@@ -177,6 +182,75 @@ def _border_level(gray):
     return float(np.median(border))
 
 
+def _flatten(ink):
+    """Even out uneven lighting, with a smooth surface fitted to the image's border, where
+    only paper shows. The digit itself never enters the fit, so even a blot of ink stays whole.
+    """
+    height, width = ink.shape
+    if min(height, width) < 64:
+        return ink  # Too small to be a photo, and too small a border to tell paper from ink.
+    band = min(height, width) // 20
+    border = np.zeros((height, width), bool)
+    border[:band], border[-band:], border[:, :band], border[:, -band:] = True, True, True, True
+    rows, columns = np.nonzero(border)
+    step = max(1, len(rows) // 4000)
+    rows, columns = rows[::step], columns[::step]
+    values = ink[rows, columns]
+    y, x = rows / height - 0.5, columns / width - 0.5
+    terms = np.stack([np.ones_like(x), x, y, x * x, x * y, y * y], axis=1)
+    for _ in range(2):
+        coefficients = np.linalg.lstsq(terms, values, rcond=None)[0]
+        # Ink that reaches the border lies well above the paper: fit again without it.
+        paper = values - terms @ coefficients < 0.1
+        terms, values = terms[paper], values[paper]
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    y, x = y / height - 0.5, x / width - 0.5
+    a, b, c, d, e, f = coefficients.astype(np.float32)
+    surface = a + b * x + c * y + d * x * x + e * x * y + f * y * y
+    if surface.max() - surface.min() < 0.05:
+        return ink  # Even light: nothing to flatten.
+    # Light multiplies what the paper reflects, so where the paper is dim the ink's contrast
+    # is smaller too: divide it back out, as well as lifting the background to zero.
+    return ((ink - surface) / np.maximum(1.0 - surface, 0.05)).clip(0.0, 1.0)
+
+
+def _stroke_width(crop):
+    """Mean stroke width relative to the crop's longer side, as twice the area over the outline.
+
+    Measured at a fixed 80 pixels, so that a 20-pixel MNIST digit and a 500-pixel drawing
+    compare alike.
+    """
+    height, width = crop.shape
+    factor = 80 / max(height, width)
+    size = (max(1, round(width * factor)), max(1, round(height * factor)))
+    scaled = cv2.resize(crop, size, interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR)
+    mask = (scaled > 0.5 * scaled.max()).astype(np.uint8)
+    contours, _ = cv2.findContours(mask, cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
+    outline = sum(cv2.arcLength(contour, True) for contour in contours)
+    return 2 * float(mask.sum()) / max(outline, 1.0) / 80
+
+
+def _normalize_strokes(crop):
+    """Thicken strokes far thinner than MNIST's pen, thin those far bolder; others stay."""
+    if max(crop.shape) <= 20:
+        return crop  # MNIST's own size or smaller: too few pixels to judge a stroke by.
+    width = _stroke_width(crop)
+    if THINNEST_STROKE <= width <= BOLDEST_STROKE:
+        return crop
+    if max(crop.shape) < 80:
+        # Small crops are scaled up first, so that a morphology step is a fine one.
+        factor = 80 / max(crop.shape)
+        size = (max(1, round(crop.shape[1] * factor)), max(1, round(crop.shape[0] * factor)))
+        crop = cv2.resize(crop, size, interpolation=cv2.INTER_LINEAR)
+    radius = round(abs(width - MNIST_STROKE) * max(crop.shape) / 2)
+    if radius < 1:
+        return crop
+    disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    if width < THINNEST_STROKE:
+        return cv2.dilate(np.pad(crop, radius), disk)
+    return cv2.erode(crop, disk)
+
+
 def _sketchpad_ink(value):
     """The ink of a Gradio sketchpad value: the alpha of its stroke layers, else its images."""
     layers = [layer for layer in value.get("layers") or [] if layer is not None]
@@ -217,8 +291,10 @@ def centre_digit(ink):
     # Stretch again, so a bright speck that was dropped does not dim the digit.
     ink /= ink.max()
 
-    rows, columns = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
-    crop = ink[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1]
+    crop = _normalize_strokes(_crop(ink))
+    if not crop.any():
+        raise NoDigitError(NO_DIGIT_MESSAGE)
+    crop = _crop(crop)
 
     # Fit the longer side to 20 pixels, keeping the aspect ratio, as MNIST did.
     height, width = crop.shape
@@ -238,3 +314,9 @@ def centre_digit(ink):
     shift_columns = int(np.clip(round(CENTRE - centre_column), -left, 28 - left - size[0]))
     frame = np.roll(frame, (shift_rows, shift_columns), axis=(0, 1))
     return frame.clip(0.0, 1.0)
+
+
+def _crop(ink):
+    """The bounding box of the nonzero pixels."""
+    rows, columns = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    return ink[rows[0] : rows[-1] + 1, columns[0] : columns[-1] + 1]

@@ -9,6 +9,9 @@ from digitrec.preprocessing import preprocess
 
 # Images are run through the network this many at a time in `predict_batch`.
 BATCH_SIZE = 1024
+# Below this top probability an answer is flagged as unsure and names the runner-up: the
+# second class then holds a real share, as in a 4 that could be a 9.
+UNSURE_BELOW = 0.7
 
 
 @dataclass(frozen=True)
@@ -17,6 +20,19 @@ class Prediction:
     confidence: float  # Its probability.
     probabilities: np.ndarray  # All 10, indexed by digit.
     processed: np.ndarray  # The (28, 28) image the model saw.
+
+    @property
+    def unsure(self):
+        return self.confidence < UNSURE_BELOW
+
+    @property
+    def runner_up(self):
+        """The second most probable digit."""
+        return int(np.argsort(self.probabilities)[-2])
+
+    def text(self):
+        """The answer for a person: "7", or "4 or 9?" when the model hesitates."""
+        return f"{self.digit} or {self.runner_up}?" if self.unsure else str(self.digit)
 
     def label(self):
         """The probabilities as `gr.Label` takes them: {"0": p0, ..., "9": p9}."""
@@ -101,6 +117,7 @@ def default_recognizer():
 
 
 def predict_digit(image):
-    """The user's function: label confidences for `gr.Label` and the predicted digit as text."""
+    """The user's function: label confidences for `gr.Label` and the predicted digit as text
+    ("4 or 9?" when the model is unsure)."""
     prediction = default_recognizer().predict(image)
-    return prediction.label(), str(prediction.digit)
+    return prediction.label(), prediction.text()

@@ -27,10 +27,11 @@ def mlp():
 
 @pytest.fixture
 def box_digit():
-    """A 28x28 image holding a 20x20 white square outline, centred as MNIST centres digits."""
+    """A 28x28 image holding a 20x20 white square outline, 3 pixels thick (MNIST's pen),
+    centred as MNIST centres digits."""
     image = np.zeros((28, 28), np.float32)
     image[4:24, 4:24] = 1.0
-    image[8:20, 8:20] = 0.0
+    image[7:21, 7:21] = 0.0
     return image
 
 

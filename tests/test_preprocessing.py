@@ -13,6 +13,21 @@ def centre_of_mass(image):
     return (rows * image).sum() / image.sum(), (columns * image).sum() / image.sum()
 
 
+def looks_alike(first, second, tolerance=0.05):
+    """Whether two 28x28 images show the same shape, forgiving a one-pixel shift or edge.
+
+    Centring by mass moves a symmetric shape of even size by half a pixel, which whole-pixel
+    shifts must round one way or the other.
+    """
+    blur = lambda image: cv2.GaussianBlur(image, (0, 0), 1.0)
+    differences = [
+        np.abs(blur(np.roll(first, (rows, columns), axis=(0, 1))) - blur(second)).mean()
+        for rows in (-1, 0, 1)
+        for columns in (-1, 0, 1)
+    ]
+    return min(differences) < tolerance
+
+
 def ink_box(image):
     rows, columns = np.flatnonzero(image.any(axis=1)), np.flatnonzero(image.any(axis=0))
     return rows[0], rows[-1], columns[0], columns[-1]
@@ -28,7 +43,7 @@ def test_large_off_centre_drawing_is_cropped_scaled_and_centred(box_digit):
     # The same outline drawn 10 times larger, dark on a white page, in its top-left corner.
     page = np.full((400, 300), 255, np.uint8)
     page[20:220, 10:210] = 0
-    page[60:180, 50:170] = 255
+    page[50:190, 40:180] = 255
     result = preprocess(page)
     assert ink_box(result > 0.5) == (4, 23, 4, 23)
     assert centre_of_mass(result) == pytest.approx((14.0, 14.0), abs=0.5)
@@ -179,3 +194,68 @@ def test_text_file_named_png_is_refused(tmp_path):
 
 def test_errors_are_value_errors():
     assert issubclass(InvalidImageError, ValueError) and issubclass(NoDigitError, ValueError)
+
+
+def outline(page_size, box, thickness, ink=0, paper=255):
+    """A square outline drawn on a page: the test's stand-in for a digit."""
+    page = np.full((page_size, page_size), paper, np.uint8)
+    top, left, side = box
+    page[top : top + side, left : left + side] = ink
+    page[top + thickness : top + side - thickness, left + thickness : left + side - thickness] = paper
+    return page
+
+
+@pytest.mark.parametrize("thickness", [2, 70], ids=["thin pen", "thick marker"])
+def test_strokes_far_from_mnist_width_are_brought_near_it(box_digit, thickness):
+    from digitrec.preprocessing import BOLDEST_STROKE, THINNEST_STROKE, _stroke_width
+
+    result = preprocess(outline(400, (50, 80, 250), thickness))
+    assert THINNEST_STROKE <= _stroke_width(result[4:24, 4:24]) <= BOLDEST_STROKE
+    # Whole-pixel shifts leave a symmetric shape of even size half a pixel off either way.
+    assert centre_of_mass(result) == pytest.approx((14.0, 14.0), abs=0.51)
+    assert result[4:24, 4:24].mean() > 0.2 and result[11:17, 11:17].max() < 0.1  # Still a ring.
+
+
+def test_uneven_light_is_flattened(box_digit):
+    page = outline(400, (60, 60, 280), 40).astype(np.float32)
+    # Light falls from full at the left to 45% at the right, as beside a window.
+    light = np.linspace(1.0, 0.45, 400, dtype=np.float32)[None, :]
+    photo = (page * light).astype(np.uint8)
+    assert photo[:, -5:].mean() < 120  # The dim side of the paper is darker than mid-gray.
+    flattened, even = preprocess(photo), preprocess(page.astype(np.uint8))
+    assert looks_alike(flattened, even)
+    # The ring is as bright on the dim side as on the lit side.
+    assert flattened[10:18, 4:8].mean() == pytest.approx(flattened[10:18, 20:24].mean(), abs=0.1)
+
+
+def test_dark_ink_on_gray_paper_is_inverted(box_digit):
+    gray_paper = outline(200, (20, 20, 160), 24, ink=20, paper=100)
+    assert looks_alike(preprocess(gray_paper), box_digit)
+
+
+def test_huge_photo_is_shrunk_early(box_digit):
+    page = np.full((3000, 4000, 3), 230, np.uint8)
+    page[500:2500, 1000:3000] = 30
+    page[800:2200, 1300:2700] = 230
+    assert looks_alike(preprocess(page), box_digit)
+
+
+@pytest.mark.parametrize("size", [16, 32])
+def test_tiny_images_are_scaled_up(test_set, mlp, size):
+    images, labels = test_set
+    small = [cv2.resize(image, (size, size), interpolation=cv2.INTER_AREA) for image in images[:200]]
+    predictions = mlp.predict_batch(small)
+    assert np.mean([p.digit for p in predictions] == labels[:200]) > 0.9
+
+
+def test_exif_orientation_of_photos_is_applied(plain, tmp_path):
+    digit, _ = plain
+    # The camera saved the pixels turned a quarter, with EXIF orientation 6 to undo it.
+    stored = np.ascontiguousarray(np.rot90(255 - digit, k=1))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    path = tmp_path / "phone.jpg"
+    Image.fromarray(stored).save(path, exif=exif, quality=95)
+    upright = preprocess(255 - digit)
+    assert looks_alike(preprocess(path), upright)
+    assert not looks_alike(preprocess(stored), upright)

@@ -68,3 +68,24 @@ def test_predict_digit_refuses_a_blank_canvas():
 def test_load_recognizer_rejects_a_wrong_argument_type():
     with pytest.raises(ValueError, match="takes 'mlp', 'cnn' or a path"):
         digitrec.load_recognizer(3)
+
+
+def test_unsure_answers_name_the_runner_up():
+    probabilities = np.zeros(10, np.float32)
+    probabilities[[4, 9]] = 0.55, 0.45
+    hesitant = Prediction(4, 0.55, probabilities, np.zeros((28, 28), np.float32))
+    assert hesitant.unsure and hesitant.text() == "4 or 9?"
+    probabilities = np.full(10, 0.01, np.float32)
+    probabilities[7] = 0.91
+    sure = Prediction(7, 0.91, probabilities, np.zeros((28, 28), np.float32))
+    assert not sure.unsure and sure.text() == "7"
+
+
+def test_few_mnist_answers_are_unsure(mlp, test_set):
+    predictions = mlp.predict_batch(test_set[0][:2000])
+    unsure = [p for p in predictions if p.unsure]
+    assert 0 < len(unsure) < 0.05 * len(predictions)
+    # The hesitant answers are where the errors gather.
+    wrong = [p.digit != label for p, label in zip(predictions, test_set[1][:2000])]
+    wrong_when_unsure = np.mean([w for p, w in zip(predictions, wrong) if p.unsure])
+    assert wrong_when_unsure > 5 * np.mean(wrong)

@@ -1,0 +1,254 @@
+"""Benchmarks that print a table: python -m digitrec.bench robustness.
+
+`robustness` redraws MNIST test digits the way people hand them to the app (a sketchpad
+canvas, a marker, a thin pen, a photo of paper, a small digit in a corner, white chalk on
+black, a tilted page) and measures each shipped model through `predict`, against the seed's
+pipeline (grayscale, resize the whole image to 28x28, invert, scale). It also reads
+scikit-learn's own handwritten digits, written by other people than MNIST's.
+"""
+
+import argparse
+import time
+
+import cv2
+import numpy as np
+
+from digitrec import load_mnist, models
+from digitrec.errors import NoDigitError
+from digitrec.recognizer import load_recognizer
+
+
+def seed_preprocess(image):
+    """The seed notebook's pipeline: grayscale, resize to 28x28, invert, scale to [0, 1].
+
+    It read uploads through `gr.Image(image_mode="RGB")`, so a sketchpad is seen as its
+    composite and a transparent image loses its alpha channel.
+    """
+    if isinstance(image, dict):
+        image = image["composite"]
+    image = np.asarray(image)
+    if image.ndim == 3:
+        image = cv2.cvtColor(image[:, :, :3], cv2.COLOR_RGB2GRAY)
+    resized = cv2.resize(image, (28, 28))
+    return (255 - resized).astype(np.float32) / 255.0
+
+
+# Drawing strokes: every style redraws the digit's centre line with a pen of its own width.
+
+
+def thin(mask):
+    """Zhang-Suen thinning of a binary mask to one-pixel-wide centre lines."""
+    image = np.pad(mask.astype(np.uint8), 1)
+    while True:
+        changed = False
+        for step in (0, 1):
+            p = image
+            # The eight neighbours, clockwise from the top: P2 .. P9.
+            n = [
+                p[:-2, 1:-1], p[:-2, 2:], p[1:-1, 2:], p[2:, 2:],
+                p[2:, 1:-1], p[2:, :-2], p[1:-1, :-2], p[:-2, :-2],
+            ]
+            count = sum(n)
+            transitions = sum(((n[i] == 0) & (n[(i + 1) % 8] == 1)) for i in range(8))
+            if step == 0:
+                side = (n[0] * n[2] * n[4] == 0) & (n[2] * n[4] * n[6] == 0)
+            else:
+                side = (n[0] * n[2] * n[6] == 0) & (n[0] * n[4] * n[6] == 0)
+            remove = (p[1:-1, 1:-1] == 1) & (count >= 2) & (count <= 6) & (transitions == 1) & side
+            if remove.any():
+                image[1:-1, 1:-1][remove] = 0
+                changed = True
+        if not changed:
+            return image[1:-1, 1:-1].astype(bool)
+
+
+def centre_line(digit, height):
+    """The digit's centre line as a float mask, scaled so the 28x28 frame is `height` tall."""
+    large = cv2.resize(digit, (112, 112), interpolation=cv2.INTER_CUBIC)
+    skeleton = thin(large > 110).astype(np.float32)
+    return cv2.resize(skeleton, (height, height), interpolation=cv2.INTER_LINEAR) > 0
+
+
+def pen(digit, height, radius):
+    """The digit redrawn with a round pen of `radius` pixels; float ink in [0, 1], anti-aliased."""
+    line = centre_line(digit, height).astype(np.uint8)
+    size = 2 * radius + 1
+    brush = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
+    ink = cv2.dilate(line, brush).astype(np.float32)
+    return cv2.GaussianBlur(ink, (3, 3), 0)
+
+
+def smooth(digit, height):
+    """The digit scaled up as it is, with MNIST's own stroke widths."""
+    return cv2.resize(digit, (height, height), interpolation=cv2.INTER_CUBIC).clip(0, 255) / 255.0
+
+
+def place(ink, page_shape, top, left):
+    """Put an ink patch on an empty page of `page_shape`, clipped to the page."""
+    page = np.zeros(page_shape, np.float32)
+    height, width = ink.shape
+    page[top : top + height, left : left + width] = ink[: page_shape[0] - top, : page_shape[1] - left]
+    return page
+
+
+def random_spot(rng, page, size, margin=0):
+    return int(rng.integers(margin, page[0] - size - margin + 1)), int(rng.integers(margin, page[1] - size - margin + 1))
+
+
+def dark_on_white(ink):
+    return ((1.0 - ink) * 255).astype(np.uint8)
+
+
+# The styles. Each takes an MNIST digit and a random generator, returns what the app receives.
+
+
+def sketchpad(digit, rng):
+    """Drawn on an 800x800 sketchpad with a fixed brush: strokes on a transparent layer."""
+    height = int(rng.integers(250, 650))
+    ink = place(pen(digit, height, radius=16), (800, 800), *random_spot(rng, (800, 800), height))
+    layer = np.zeros((800, 800, 4), np.uint8)
+    layer[:, :, 3] = (ink * 255).astype(np.uint8)
+    white = np.full((800, 800, 4), 255, np.uint8)
+    composite = white.copy()
+    composite[:, :, :3] = dark_on_white(ink)[:, :, None]
+    return {"background": white, "layers": [layer], "composite": composite}
+
+
+def marker(digit, rng):
+    """A thick felt marker on white paper: strokes 12% to 17% of the digit's height, where
+    MNIST's pen has a median of 12% (and a 98th percentile of 20%)."""
+    height = int(rng.integers(200, 300))
+    radius = int(height * rng.uniform(0.06, 0.085))
+    return dark_on_white(place(pen(digit, height, radius), (400, 400), *random_spot(rng, (400, 400), height)))
+
+
+def thin_pen(digit, rng):
+    """A fine pen on white paper: strokes one or two pixels wide on a 300-pixel digit."""
+    height = int(rng.integers(250, 350))
+    ink = place(pen(digit, height, radius=int(rng.integers(0, 2))), (400, 400), *random_spot(rng, (400, 400), height))
+    return dark_on_white(ink)
+
+
+def photo(digit, rng):
+    """Ink on paper, photographed under uneven light with a phone, saved as JPEG."""
+    shape = (480, 640)
+    height = int(rng.integers(160, 300))
+    ink = place(smooth(digit, height), shape, *random_spot(rng, shape, height, margin=20))
+    # Light falls off across the page in a random direction, down to about half.
+    rows, columns = np.mgrid[0 : shape[0], 0 : shape[1]].astype(np.float32)
+    angle = rng.uniform(0, 2 * np.pi)
+    ramp = rows / shape[0] * np.sin(angle) + columns / shape[1] * np.cos(angle)
+    ramp = (ramp - ramp.min()) / (ramp.max() - ramp.min())
+    light = 1.0 - rng.uniform(0.3, 0.5) * ramp
+    paper = rng.uniform(190, 235) * light
+    ink_level = rng.uniform(30, 80)
+    gray = paper - ink * (paper - ink_level * light)
+    gray = cv2.GaussianBlur(gray, (3, 3), 0.8) + rng.normal(0, 4, shape)
+    tint = np.array([1.0, 0.97, 0.9])  # Warm indoor light.
+    rgb = (gray[:, :, None] * tint).clip(0, 255).astype(np.uint8)
+    quality = int(rng.integers(50, 85))
+    _, encoded = cv2.imencode(".jpg", rgb[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
+    return cv2.imdecode(encoded, cv2.IMREAD_COLOR)[:, :, ::-1]
+
+
+def small_corner(digit, rng):
+    """A small digit, 30 to 50 pixels, near a corner of a 400x400 page."""
+    height = int(rng.integers(30, 50))
+    top = int(rng.integers(5, 40)) if rng.random() < 0.5 else 400 - height - int(rng.integers(5, 40))
+    left = int(rng.integers(5, 40)) if rng.random() < 0.5 else 400 - height - int(rng.integers(5, 40))
+    return dark_on_white(place(smooth(digit, height), (400, 400), top, left))
+
+
+def white_on_black(digit, rng):
+    """Chalk on a blackboard: light strokes on a dark background."""
+    height = int(rng.integers(160, 260))
+    ink = place(smooth(digit, height), (300, 300), *random_spot(rng, (300, 300), height))
+    board, chalk = rng.uniform(10, 50), rng.uniform(200, 250)
+    return (board + ink * (chalk - board)).astype(np.uint8)
+
+
+def rotated(digit, rng):
+    """Written on a page held at an angle: rotated by up to 15 degrees either way."""
+    ink = place(smooth(digit, 200), (300, 300), 50, 50)
+    turn = cv2.getRotationMatrix2D((150, 150), rng.uniform(-15, 15), 1.0)
+    return dark_on_white(cv2.warpAffine(ink, turn, (300, 300)))
+
+
+STYLES = {
+    "sketchpad canvas 800x800": sketchpad,
+    "thick marker": marker,
+    "thin pen": thin_pen,
+    "paper photo, uneven light, JPEG": photo,
+    "small digit in a corner": small_corner,
+    "white on black": white_on_black,
+    "rotated up to 15 degrees": rotated,
+}
+
+
+def accuracy(recognizer, images, labels, preprocess):
+    """Share of `images` read right; an image refused as blank counts as wrong."""
+    right = 0
+    for image, label in zip(images, labels):
+        try:
+            x = preprocess(image)
+        except NoDigitError:
+            continue
+        right += int(recognizer.probabilities(x[None])[0].argmax() == label)
+    return right / len(labels)
+
+
+def sklearn_digits():
+    """scikit-learn's 1,797 handwritten digits (8x8, 0..16), as 8-bit images."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    images = (digits.images * (255 / 16)).round().astype(np.uint8)
+    return list(images), digits.target
+
+
+def robustness(model_names, count, seed):
+    _, (test_images, test_labels) = load_mnist()
+    rng = np.random.default_rng(seed)
+    chosen = rng.choice(len(test_labels), count, replace=False)
+    labels = test_labels[chosen]
+    recognizers = {name: load_recognizer(name) for name in model_names}
+
+    print(f"{count} MNIST test digits per style (seed {seed}); accuracy through predict\n")
+    header = "| style | " + " | ".join(f"{name} seed | {name} ours" for name in recognizers) + " |"
+    print(header)
+    print("|" + " --- |" * (1 + 2 * len(recognizers)))
+    rows = {"MNIST test images as they are": [test_images[i] for i in chosen]}
+    for name, style in STYLES.items():
+        started = time.perf_counter()
+        rows[name] = [style(test_images[i], rng) for i in chosen]
+        print(f"<!-- rendered {name} in {time.perf_counter() - started:.1f} s -->")
+    digit_images, digit_labels = sklearn_digits()
+    for name, images in rows.items():
+        _print_row(name, recognizers, images, labels)
+    _print_row(f"scikit-learn digits (8x8, all {len(digit_labels)})", recognizers, digit_images, digit_labels)
+
+
+def _print_row(name, recognizers, images, labels):
+    from digitrec.preprocessing import preprocess
+
+    cells = []
+    for recognizer in recognizers.values():
+        cells.append(f"{accuracy(recognizer, images, labels, seed_preprocess):.1%}")
+        cells.append(f"{accuracy(recognizer, images, labels, preprocess):.1%}")
+    print(f"| {name} | " + " | ".join(cells) + " |", flush=True)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m digitrec.bench", description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    robust = commands.add_parser("robustness", help="accuracy on digits drawn, photographed and scanned")
+    shipped = [name for name in models.SHIPPED if models.model_path(name).is_file()]
+    robust.add_argument("--models", nargs="+", default=shipped, help="models to measure (default: %(default)s)")
+    robust.add_argument("--count", type=int, default=1000, help="MNIST test digits per style (default: %(default)s)")
+    robust.add_argument("--seed", type=int, default=0, help="picks the digits and their rendering (default: %(default)s)")
+    args = parser.parse_args(argv)
+    robustness(args.models, args.count, args.seed)
+
+
+if __name__ == "__main__":
+    main()
