@@ -3,8 +3,9 @@
 import cv2
 import gradio as gr
 
-from digitrec.errors import InvalidImageError, NoDigitError
+from digitrec.errors import NoDigitError
 from digitrec.paths import EXAMPLES_DIR
+from digitrec.recognizer import Recognizer
 
 TITLE = "Handwritten Digit Recognition"
 DESCRIPTION = "Upload or draw a digit (0-9) and see the model's prediction."
@@ -45,37 +46,80 @@ def enlarge(processed, size=140):
     return cv2.resize(processed, (size, size), interpolation=cv2.INTER_NEAREST)
 
 
-def build_demo(recognizer):
-    """The app's Blocks for one recognizer; call `.launch()` on the result to serve it."""
+# How the model selector names each shipped model.
+MODEL_LABELS = {"cnn": "CNN", "mlp": "Dense (MLP)"}
 
-    def draw(value):
+
+def describe(recognizer):
+    """A model's name for people, with its MNIST test accuracy when its card has it."""
+    name = MODEL_LABELS.get(recognizer.name, recognizer.name)
+    accuracy = recognizer.card.get("test_accuracy")
+    return f"{name}, {accuracy:.2%} on the 10,000 MNIST test images" if accuracy else name
+
+
+def build_demo(recognizers):
+    """The app's Blocks for a recognizer, or a list of them (best first, with a selector).
+
+    Call `.launch()` on the result, or `launch(demo)` here, to serve it.
+    """
+    if isinstance(recognizers, Recognizer):
+        recognizers = [recognizers]
+    recognizers = {recognizer.name: recognizer for recognizer in recognizers}
+    first = next(iter(recognizers))
+    nothing = (None, "", None, "")
+
+    def answer(image, model):
+        """Predict with the chosen model; the outputs shown beside the input."""
+        recognizer = recognizers[model]
+        prediction = recognizer.predict(image)
+        return prediction, f"Answered by **{describe(recognizer)}**"
+
+    def draw(value, model):
         """The Draw tab: predict after every stroke; an empty canvas asks for a digit."""
         try:
-            prediction = recognizer.predict(value)
+            prediction, answered = answer(value, model)
         except NoDigitError:
-            return None, "Draw a digit first", None
+            return None, "Draw a digit first", None, "", "draw"
         except ValueError as error:
-            return None, str(error), None
-        return prediction.label(), prediction.text(), enlarge(prediction.processed)
+            return None, str(error), None, "", "draw"
+        return prediction.label(), prediction.text(), enlarge(prediction.processed), answered, "draw"
 
-    def predict(upload):
+    def predict(image, model=first):
         """Recognize the digit in an uploaded image; the app's `predict` API endpoint.
 
         It takes Gradio's file record unprocessed and reads the file itself, so that a broken
         or disguised file gets our specific message instead of a decoding traceback.
         """
-        if upload is None:
+        if image is None:
             return None, "", None
+        if not isinstance(image, dict) or not image.get("path"):
+            raise gr.Error(f"Expected an uploaded image file, got {image!r}.", print_exception=False)
+        if model not in recognizers:
+            raise gr.Error(f"Unknown model {model!r}; expected one of {list(recognizers)}.", print_exception=False)
         try:
-            if not isinstance(upload, dict) or not upload.get("path"):
-                raise InvalidImageError(f"Expected an uploaded image file, got {upload!r}.")
-            prediction = recognizer.predict(upload["path"])
+            prediction, _ = answer(image["path"], model)
         except ValueError as error:
             raise gr.Error(str(error), print_exception=False) from error
         return prediction.label(), prediction.text(), prediction.processed
 
-    def show(processed):
-        return None if processed is None else enlarge(processed)
+    def show(processed, model):
+        if processed is None:
+            return None, "", "upload"
+        return enlarge(processed), f"Answered by **{describe(recognizers[model])}**", "upload"
+
+    def redraw(source, value, model):
+        """A new model chosen after drawing: answer the drawing again."""
+        return draw(value, model)[:4] if source == "draw" else (gr.skip(),) * 4
+
+    def reupload(source, upload, model):
+        """A new model chosen after uploading: answer the upload again."""
+        if source != "upload" or upload is None:
+            return (gr.skip(),) * 4
+        try:
+            label, text, processed = predict(upload, model)
+        except gr.Error as error:
+            return None, error.message, None, ""
+        return label, text, enlarge(processed), f"Answered by **{describe(recognizers[model])}**"
 
     with gr.Blocks(title=TITLE) as demo:
         gr.Markdown(f"# {TITLE}\n{DESCRIPTION}")
@@ -112,41 +156,49 @@ def build_demo(recognizer):
                             gr.Examples([[str(path)] for path in examples], inputs=upload)
                 clear = gr.ClearButton(value="Clear", elem_id="clear")
             with gr.Column(scale=2):
-                label = gr.Label(num_top_classes=10, label="Confidence")
-                text = gr.Textbox(label="Prediction", interactive=False)
-                preview = gr.Image(label="What the model saw (28x28)", interactive=False, height=200)
-                gr.Markdown(
-                    f"Model: **{recognizer.name}**"
-                    + (
-                        f", {recognizer.card['test_accuracy']:.2%} on the 10,000 MNIST test images"
-                        if "test_accuracy" in recognizer.card
-                        else ""
-                    )
+                model = gr.Radio(
+                    [(MODEL_LABELS.get(name, name), name) for name in recognizers],
+                    value=first,
+                    label="Model",
+                    elem_id="model",
+                    visible=len(recognizers) > 1,
                 )
+                label = gr.Label(num_top_classes=10, label="Confidence")
+                text = gr.Textbox(label="Prediction", interactive=False, elem_id="prediction")
+                preview = gr.Image(label="What the model saw (28x28)", interactive=False, height=200)
+                answered = gr.Markdown(elem_id="answered")
         processed = gr.State()
+        # Which input was answered last, so that a change of model answers it again.
+        source = gr.State("draw")
+        shown = [label, text, preview, answered]
 
         sketchpad.change(
             draw,
-            inputs=sketchpad,
-            outputs=[label, text, preview],
+            inputs=[sketchpad, model],
+            outputs=[*shown, source],
             trigger_mode="always_last",
             show_progress="hidden",
             api_visibility="private",
         )
         # Clear the old answer first, so a refused upload leaves no stale prediction behind.
         upload.change(
-            lambda: (None, "", None),
-            outputs=[label, text, preview],
-            queue=False,
-            api_visibility="private",
+            lambda: nothing, outputs=shown, queue=False, api_visibility="private"
         ).then(
             predict,
-            inputs=upload,
+            inputs=[upload, model],
             outputs=[label, text, processed],
             api_name="predict",
             preprocess=False,
-        ).then(show, inputs=processed, outputs=preview, api_visibility="private")
-        clear.add([sketchpad, upload, label, text, preview])
+        ).then(show, inputs=[processed, model], outputs=[preview, answered, source], api_visibility="private")
+        model.change(redraw, inputs=[source, sketchpad, model], outputs=shown, api_visibility="private")
+        model.change(
+            reupload,
+            inputs=[source, upload, model],
+            outputs=shown,
+            preprocess=False,
+            api_visibility="private",
+        )
+        clear.add([sketchpad, upload, *shown])
         demo.load(None, js=PICK_BRUSH_JS)
     return demo
 

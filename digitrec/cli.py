@@ -81,7 +81,7 @@ def predict_command(args):
 
 def serve_command(args):
     from digitrec.app import build_demo, launch
-    from digitrec.recognizer import load_recognizer
+    from digitrec.recognizer import load_recognizer, load_shipped
 
     local = args.host in ("127.0.0.1", "localhost", "::1")
     if args.share or not local:
@@ -90,7 +90,7 @@ def serve_command(args):
             "anyone who reaches it can use it.",
             file=sys.stderr,
         )
-    demo = build_demo(load_recognizer(args.model))
+    demo = build_demo(load_recognizer(args.model) if args.model else load_shipped())
     launch(demo, share=args.share, host=args.host, port=args.port)
 
 
@@ -138,8 +138,9 @@ def parser():
 
     for command in (train, evaluate):
         command.add_argument("--mnist", metavar="NPZ", help="local mnist.npz (default: $DIGITREC_MNIST, else download through Keras)")
-    for command in (evaluate, predict, serve):
+    for command in (evaluate, predict):
         command.add_argument("--model", help=f"{MODEL_HELP} (default: the best shipped model)")
+    serve.add_argument("--model", help=f"{MODEL_HELP} (default: every shipped model, with a selector)")
     return main
 
 

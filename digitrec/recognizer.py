@@ -110,6 +110,13 @@ def load_recognizer(model=None):
     return Recognizer(models.load(model), name, models.read_card(path))
 
 
+def load_shipped():
+    """Every model shipped in models/, best first."""
+    from digitrec import models
+
+    return [load_recognizer(name) for name in models.SHIPPED if models.model_path(name).is_file()]
+
+
 @functools.cache
 def default_recognizer():
     """The best shipped model, loaded once and shared by `predict_digit` and the app."""

@@ -19,8 +19,18 @@ def free_port():
 
 
 @pytest.fixture(scope="module")
-def client(mlp):
-    demo = launch(build_demo(mlp), port=free_port(), block=False, quiet=True)
+def untrained(tmp_path_factory):
+    """A second model for the selector: the dense network before any training."""
+    from digitrec import load_recognizer, models
+
+    path = tmp_path_factory.mktemp("models") / "untrained.keras"
+    models.build_mlp().save(path)
+    return load_recognizer(path)
+
+
+@pytest.fixture(scope="module")
+def client(mlp, untrained):
+    demo = launch(build_demo([mlp, untrained]), port=free_port(), block=False, quiet=True)
     yield Client(demo.local_url, verbose=False)
     demo.close()
 
@@ -28,7 +38,21 @@ def client(mlp):
 def test_only_the_predict_endpoint_is_public(client):
     endpoints = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
     assert list(endpoints) == ["/predict"]
+    parameters = endpoints["/predict"]["parameters"]
+    assert [p["parameter_name"] for p in parameters] == ["image", "model"]
+    assert parameters[1]["parameter_default"] == "mlp"  # The first model, the best.
     assert len(endpoints["/predict"]["returns"]) == 2  # The label and the prediction text.
+
+
+def test_the_model_can_be_chosen(client, untrained):
+    path = next(EXAMPLES_DIR.glob("digit_7_*.png"))
+    trained = client.predict(handle_file(str(path)), "mlp", api_name="/predict")[0]
+    guessing = client.predict(handle_file(str(path)), "untrained", api_name="/predict")[0]
+    top = lambda label: max(c["confidence"] for c in label["confidences"])
+    assert trained["label"] == "7" and top(trained) > 0.9
+    assert top(guessing) < 0.5  # An untrained network spreads its bets.
+    with pytest.raises(AppError, match="Unknown model 'rnn'"):
+        client.predict(handle_file(str(path)), "rnn", api_name="/predict")
 
 
 @pytest.mark.parametrize("digit", [0, 3, 7])

@@ -34,3 +34,56 @@ def test_unknown_model_name_is_refused():
 
     with pytest.raises(ValueError, match="Unknown model 'rnn'"):
         train(TrainConfig(model="rnn"), data=((None, None), (None, None)))
+
+
+def test_mirrored_strategy_trains_on_two_logical_cpu_devices(tmp_path):
+    """tf.distribute's mirrored path, on a CPU split in two, as it would run on two GPUs."""
+    import subprocess
+    import sys
+
+    script = """
+import sys
+import tensorflow as tf
+
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+
+from digitrec import load_mnist
+from digitrec.training import default_config, train
+
+(x_train, y_train), (x_test, y_test) = load_mnist()
+config = default_config("mlp", epochs=2, validation_size=500, strategy="mirrored")
+small = ((x_train[:3000], y_train[:3000]), (x_test[:1000], y_test[:1000]))
+result = train(config, small, out=sys.argv[1], verbose=0)
+print(result.card["replicas"], result.card["test_accuracy"])
+"""
+    out = tmp_path / "mirrored.keras"
+    completed = subprocess.run(
+        [sys.executable, "-c", script, str(out)], capture_output=True, text=True, timeout=600
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    replicas, accuracy = completed.stdout.split()
+    assert int(replicas) == 2
+    assert float(accuracy) > 0.7
+    assert out.is_file()
+
+
+def test_cnn_recipe_and_a_short_cnn_run(mnist):
+    from digitrec.training import default_config
+
+    config = default_config("cnn", epochs=1, validation_size=200)
+    assert config.model == "cnn" and config.rotation > TrainConfig().rotation
+    (x_train, y_train), (x_test, y_test) = mnist
+    result = train(config, ((x_train[:1200], y_train[:1200]), (x_test[:300], y_test[:300])), verbose=0)
+    assert result.card["parameters"] == result.model.count_params() > 400_000
+    assert result.model.output_shape == (None, 10)
+
+
+def test_same_seed_same_model(mnist):
+    (x_train, y_train), (x_test, y_test) = mnist
+    small = ((x_train[:1500], y_train[:1500]), (x_test[:100], y_test[:100]))
+    config = TrainConfig(epochs=1, validation_size=300)
+    first, second = (train(config, small, verbose=0).model.get_weights() for _ in range(2))
+    assert all(np.array_equal(a, b) for a, b in zip(first, second))
+    other = train(TrainConfig(epochs=1, validation_size=300, seed=2), small, verbose=0).model.get_weights()
+    assert not np.array_equal(first[0], other[0])
