@@ -151,6 +151,24 @@ def photo(digit, rng):
     return cv2.imdecode(encoded, cv2.IMREAD_COLOR)[:, :, ::-1]
 
 
+def sheet_on_table(digit, rng):
+    """A photo of a sheet of paper lying on a dark table, the sheet filling half the frame."""
+    shape = (480, 640)
+    sheet_height, sheet_width = int(rng.integers(260, 380)), int(rng.integers(220, 340))
+    top, left = int(rng.integers(20, shape[0] - sheet_height - 20)), int(rng.integers(20, shape[1] - sheet_width - 20))
+    height = int(min(sheet_height, sheet_width) * rng.uniform(0.5, 0.8))
+    ink_top = top + int(rng.integers(10, sheet_height - height - 10))
+    ink_left = left + int(rng.integers(10, sheet_width - height - 10))
+    ink = place(smooth(digit, height), shape, ink_top, ink_left)
+    table = cv2.GaussianBlur(rng.normal(rng.uniform(40, 90), 12, shape), (0, 0), 3)
+    gray = table.copy()
+    gray[top : top + sheet_height, left : left + sheet_width] = rng.uniform(190, 235)
+    gray = gray * (1 - ink) + rng.uniform(30, 70) * ink
+    gray = cv2.GaussianBlur(gray, (3, 3), 0.8) + rng.normal(0, 4, shape)
+    _, encoded = cv2.imencode(".jpg", gray.clip(0, 255).astype(np.uint8), [cv2.IMWRITE_JPEG_QUALITY, 75])
+    return cv2.imdecode(encoded, cv2.IMREAD_GRAYSCALE)
+
+
 def small_corner(digit, rng):
     """A small digit, 30 to 50 pixels, near a corner of a 400x400 page."""
     height = int(rng.integers(30, 50))
@@ -179,6 +197,7 @@ STYLES = {
     "thick marker": marker,
     "thin pen": thin_pen,
     "paper photo, uneven light, JPEG": photo,
+    "sheet of paper on a dark table": sheet_on_table,
     "small digit in a corner": small_corner,
     "white on black": white_on_black,
     "rotated up to 15 degrees": rotated,

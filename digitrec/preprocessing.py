@@ -51,7 +51,7 @@ def ink_map(image):
     """An (H, W) float32 map in [0, 1] where 1 is ink, whatever the input's form and polarity."""
     if isinstance(image, dict):
         return _sketchpad_ink(image)
-    gray = _to_gray(_shrink(to_array(image)))
+    gray = _inside_sheet(_to_gray(to_array(image)))
     # The background is what fills the border, and the ink departs from it furthest: towards
     # black for pen on paper (then invert), towards white for chalk on a board.
     background = _border_level(gray)
@@ -61,7 +61,8 @@ def ink_map(image):
 
 
 def to_array(image):
-    """Read `image` into a float32 array in [0, 1] of shape (H, W) or (H, W, C), C in 1, 3, 4."""
+    """Read `image` into a float32 array in [0, 1] of shape (H, W) or (H, W, C), C in 1, 3, 4,
+    shrunk to at most WORKING_SIZE on its longer side."""
     if image is None:
         raise NoDigitError(NO_DIGIT_MESSAGE)
     if isinstance(image, (str, os.PathLike)):
@@ -86,6 +87,8 @@ def _open(path):
                     f"Image file {path} is {opened.width}x{opened.height}, too large to read; "
                     f"the limit is {MAX_PIXELS:,} pixels."
                 )
+            # A JPEG can be decoded at a half, quarter or eighth of its size, much faster.
+            opened.draft(opened.mode, (WORKING_SIZE, WORKING_SIZE))
             # Photos from phones store their rotation in EXIF rather than in the pixels.
             image = ImageOps.exif_transpose(opened)
             image.load()
@@ -141,7 +144,11 @@ def _normalize_array(array):
         full_scale = 65535.0 if array.dtype == np.uint16 or high > 255 else 255.0
         if high > 65535:
             raise InvalidImageError(f"Integer image has values up to {high:g}; expected 0..65535.")
-    return (array.astype(np.float32) / full_scale).clip(0.0, 1.0)
+    # Shrink first, in the image's own type where OpenCV takes it, so that a large photo is
+    # converted to floats only once it is small.
+    if array.dtype not in (np.uint8, np.uint16, np.float32):
+        array = array.astype(np.float32)
+    return (_shrink(array).astype(np.float32) / full_scale).clip(0.0, 1.0)
 
 
 def _shrink(pixels):
@@ -182,6 +189,32 @@ def _border_level(gray):
     return float(np.median(border))
 
 
+def _inside_sheet(gray):
+    """A photo of a sheet of paper on a darker table: keep only the sheet.
+
+    The sheet is the largest bright region, covering much of the photo, solid (the ink only
+    pocks it), not the whole frame, and written on. Chalk strokes on a board are bright too,
+    but thin, or solid with nothing inside.
+    """
+    if min(gray.shape) < 64:
+        return gray
+    _, bright = cv2.threshold((gray * 255).astype(np.uint8), 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    count, _, stats, _ = cv2.connectedComponentsWithStats(bright, connectivity=4)
+    if count <= 1:
+        return gray
+    left, top, width, height, area = stats[1 + np.argmax(stats[1:, cv2.CC_STAT_AREA])]
+    whole_frame = width == gray.shape[1] and height == gray.shape[0]
+    if whole_frame or area < 0.08 * gray.size or area < 0.6 * width * height:
+        return gray
+    # Step in from the sheet's edges, where shadow and table blur into the paper.
+    inset_x, inset_y = max(1, width // 20), max(1, height // 20)
+    rows = slice(top + inset_y, top + height - inset_y)
+    columns = slice(left + inset_x, left + width - inset_x)
+    if bright[rows, columns].mean() > 0.995:
+        return gray  # Nothing is written on it: a bold bright stroke, not a sheet.
+    return gray[rows, columns]
+
+
 def _flatten(ink):
     """Even out uneven lighting, with a smooth surface fitted to the image's border, where
     only paper shows. The digit itself never enters the fit, so even a blot of ink stays whole.
@@ -193,7 +226,7 @@ def _flatten(ink):
     border = np.zeros((height, width), bool)
     border[:band], border[-band:], border[:, :band], border[:, -band:] = True, True, True, True
     rows, columns = np.nonzero(border)
-    step = max(1, len(rows) // 4000)
+    step = max(1, len(rows) // 1000)
     rows, columns = rows[::step], columns[::step]
     values = ink[rows, columns]
     y, x = rows / height - 0.5, columns / width - 0.5
@@ -203,12 +236,13 @@ def _flatten(ink):
         # Ink that reaches the border lies well above the paper: fit again without it.
         paper = values - terms @ coefficients < 0.1
         terms, values = terms[paper], values[paper]
-    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
-    y, x = y / height - 0.5, x / width - 0.5
+    # The surface is smooth: evaluate it on a coarse grid and let resizing fill it in.
+    y, x = np.mgrid[0:33, 0:33].astype(np.float32) / 32 - 0.5
     a, b, c, d, e, f = coefficients.astype(np.float32)
     surface = a + b * x + c * y + d * x * x + e * x * y + f * y * y
     if surface.max() - surface.min() < 0.05:
         return ink  # Even light: nothing to flatten.
+    surface = cv2.resize(surface, (width, height), interpolation=cv2.INTER_LINEAR)
     # Light multiplies what the paper reflects, so where the paper is dim the ink's contrast
     # is smaller too: divide it back out, as well as lifting the background to zero.
     return ((ink - surface) / np.maximum(1.0 - surface, 0.05)).clip(0.0, 1.0)
@@ -260,7 +294,7 @@ def _sketchpad_ink(value):
         if layer.ndim == 3 and layer.shape[2] == 4:
             alphas.append(layer[:, :, 3])
     if alphas and max(float(alpha.max()) for alpha in alphas) > 0:
-        return _shrink(np.maximum.reduce(alphas))
+        return np.maximum.reduce(alphas)
     for key in ("composite", "background"):
         if value.get(key) is not None:
             return ink_map(value[key])

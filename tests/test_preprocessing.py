@@ -259,3 +259,19 @@ def test_exif_orientation_of_photos_is_applied(plain, tmp_path):
     upright = preprocess(255 - digit)
     assert looks_alike(preprocess(path), upright)
     assert not looks_alike(preprocess(stored), upright)
+
+
+def test_sheet_of_paper_on_a_dark_table(box_digit):
+    photo = np.full((480, 640), 60, np.uint8)  # The table.
+    photo[60:420, 150:470] = 220  # The sheet, lit.
+    photo[120:320, 210:410] = 30  # An outline drawn on it.
+    photo[150:290, 240:380] = 220
+    assert looks_alike(preprocess(photo), box_digit)
+
+
+def test_chalk_digit_is_not_taken_for_a_sheet():
+    board = np.full((300, 300), 30, np.uint8)
+    board[40:260, 130:175] = 230  # A bold chalk 1: bright, solid, but not a sheet.
+    result = preprocess(board)
+    top, bottom, left, right = ink_box(result > 0.5)
+    assert bottom - top + 1 == 20 and right - left + 1 < 8

@@ -89,3 +89,13 @@ def test_few_mnist_answers_are_unsure(mlp, test_set):
     wrong = [p.digit != label for p, label in zip(predictions, test_set[1][:2000])]
     wrong_when_unsure = np.mean([w for p, w in zip(predictions, wrong) if p.unsure])
     assert wrong_when_unsure > 5 * np.mean(wrong)
+
+
+def test_fast_path_gives_the_plain_keras_probabilities(mlp, test_set):
+    from digitrec.data import scale
+
+    images = scale(test_set[0])
+    fast = mlp.probabilities(images)
+    plain = mlp.network.predict(images, batch_size=1000, verbose=0)
+    np.testing.assert_allclose(fast, plain, atol=1e-5)
+    np.testing.assert_allclose(mlp.probabilities(images[:1]), plain[:1], atol=1e-5)
