@@ -1,4 +1,4 @@
-"""Benchmarks that print a table: python -m digitrec.bench robustness.
+"""Benchmarks that print a table: python -m digitrec.bench robustness | speed.
 
 `robustness` redraws MNIST test digits the way people hand them to the app (a sketchpad
 canvas, a marker, a thin pen, a photo of paper, a small digit in a corner, white chalk on
@@ -8,6 +8,7 @@ scikit-learn's own handwritten digits, written by other people than MNIST's.
 """
 
 import argparse
+import os
 import time
 
 import cv2
@@ -257,6 +258,113 @@ def _print_row(name, recognizers, images, labels):
     print(f"| {name} | " + " | ".join(cells) + " |", flush=True)
 
 
+def timings(function, repeats):
+    """Median and 95th percentile of `function`'s wall time, in milliseconds."""
+    function()  # Warm caches and lazy initialization first.
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - started)
+    return np.median(times) * 1000, np.percentile(times, 95) * 1000
+
+
+def seed_predict(network, image):
+    """The seed's single prediction: its preprocessing, then Keras's `model.predict`."""
+    return network.predict(seed_preprocess(image)[None], verbose=0)
+
+
+def cold_start(model):
+    """Seconds from starting `python -m digitrec serve` to its first answer through the API,
+    and the server's peak memory in MiB."""
+    import socket
+    import subprocess
+    import sys
+
+    from gradio_client import Client, handle_file
+
+    from digitrec.paths import EXAMPLES_DIR
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    started = time.perf_counter()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "digitrec", "serve", "--model", model, "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        while True:
+            try:
+                client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+                client.predict(handle_file(str(next(EXAMPLES_DIR.glob("digit_7_*.png")))), api_name="/predict")
+                break
+            except Exception:
+                if server.poll() is not None or time.perf_counter() - started > 120:
+                    raise RuntimeError("the app did not answer within 120 s")
+                time.sleep(0.1)
+        seconds = time.perf_counter() - started
+        status = open(f"/proc/{server.pid}/status").read()
+        peak = int(next(line for line in status.splitlines() if line.startswith("VmHWM")).split()[1]) / 1024
+    finally:
+        server.terminate()
+        server.wait()
+    return seconds, peak
+
+
+def speed(model_names, repeats, seed):
+    import resource
+    import tempfile
+
+    from PIL import Image
+
+    from digitrec.preprocessing import preprocess
+
+    _, (test_images, test_labels) = load_mnist()
+    rng = np.random.default_rng(seed)
+    canvas = sketchpad(test_images[0], rng)
+    photo_file = tempfile.NamedTemporaryFile(suffix=".jpg", delete=False)
+    large = cv2.resize(photo(test_images[1], rng), (4000, 3000), interpolation=cv2.INTER_CUBIC)
+    Image.fromarray(large).save(photo_file.name, quality=90)
+    decode = lambda: np.asarray(Image.open(photo_file.name).convert("RGB"))
+    inputs = {
+        "800x800 sketchpad": (canvas, lambda: canvas["composite"]),
+        "4000x3000 JPEG photo": (photo_file.name, decode),
+    }
+
+    print(f"median / 95th percentile milliseconds over {repeats} runs, one process, {os.cpu_count()} cores\n")
+    print("| model | input | preprocess | model | predict, end to end | seed's way (resize + model.predict) | faster by |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
+    for name in model_names:
+        recognizer = load_recognizer(name)
+        for label, (image, seed_input) in inputs.items():
+            processed = preprocess(image)
+            prep = timings(lambda: preprocess(image), repeats)
+            model = timings(lambda: recognizer.probabilities(processed[None]), repeats)
+            ours = timings(lambda: recognizer.predict(image), repeats)
+            theirs = timings(lambda: seed_predict(recognizer.network, seed_input()), max(5, repeats // 5))
+            cells = [f"{median:.2f} / {p95:.2f}" for median, p95 in (prep, model, ours, theirs)]
+            print(f"| {name} | {label} | " + " | ".join(cells) + f" | {theirs[0] / ours[0]:.0f}x |", flush=True)
+    os.unlink(photo_file.name)
+
+    print("\n| model | predict_batch, 10,000 MNIST test images | app cold start to first answer | app peak memory |")
+    print("| --- | --- | --- | --- |")
+    for name in model_names:
+        recognizer = load_recognizer(name)
+        started = time.perf_counter()
+        predictions = recognizer.predict_batch(test_images)
+        seconds = time.perf_counter() - started
+        right = np.mean([p.digit for p in predictions] == test_labels)
+        start_seconds, server_peak = cold_start(name)
+        print(
+            f"| {name} | {len(test_images) / seconds:,.0f} images/s ({right:.2%} right) | "
+            f"{start_seconds:.1f} s | {server_peak:.0f} MiB |",
+            flush=True,
+        )
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"\nthis benchmark's own peak memory, every model loaded: {peak:.0f} MiB")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m digitrec.bench", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -265,8 +373,15 @@ def main(argv=None):
     robust.add_argument("--models", nargs="+", default=shipped, help="models to measure (default: %(default)s)")
     robust.add_argument("--count", type=int, default=1000, help="MNIST test digits per style (default: %(default)s)")
     robust.add_argument("--seed", type=int, default=0, help="picks the digits and their rendering (default: %(default)s)")
+    fast = commands.add_parser("speed", help="latency, throughput, start-up time and memory")
+    fast.add_argument("--models", nargs="+", default=shipped, help="models to measure (default: %(default)s)")
+    fast.add_argument("--repeats", type=int, default=100, help="timed runs per figure (default: %(default)s)")
+    fast.add_argument("--seed", type=int, default=0, help="picks the rendering of the inputs (default: %(default)s)")
     args = parser.parse_args(argv)
-    robustness(args.models, args.count, args.seed)
+    if args.command == "robustness":
+        robustness(args.models, args.count, args.seed)
+    else:
+        speed(args.models, args.repeats, args.seed)
 
 
 if __name__ == "__main__":

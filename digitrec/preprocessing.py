@@ -2,8 +2,14 @@
 
 MNIST digits are white on black, scaled so that the ink fits a 20x20 box, and placed in a
 28x28 frame with their centre of mass at the centre. A model trained on MNIST only knows
-digits like that, so every input is brought there: read, turned into an ink map, cropped to
-the digit, scaled and centred.
+digits like that, so every input is brought there:
+
+1. read: files with their EXIF rotation, transparency kept, any bit depth, shrunk early;
+2. turned into an ink map: the sheet of paper found if the photo shows a table around it,
+   dark-on-light told from light-on-dark by the border, uneven light evened out;
+3. cropped to the digit, without the specks far smaller than its strokes;
+4. strokes far thinner or bolder than MNIST's pen brought near its width;
+5. fitted into 20x20, keeping the aspect ratio, and centred by mass in 28x28.
 """
 
 import os
@@ -193,8 +199,8 @@ def _inside_sheet(gray):
     """A photo of a sheet of paper on a darker table: keep only the sheet.
 
     The sheet is the largest bright region, covering much of the photo, solid (the ink only
-    pocks it), not the whole frame, and written on. Chalk strokes on a board are bright too,
-    but thin, or solid with nothing inside.
+    pocks it), with table on every side, and written on. Chalk strokes on a board are bright
+    too, but thin, or solid with nothing inside.
     """
     if min(gray.shape) < 64:
         return gray
@@ -203,8 +209,9 @@ def _inside_sheet(gray):
     if count <= 1:
         return gray
     left, top, width, height, area = stats[1 + np.argmax(stats[1:, cv2.CC_STAT_AREA])]
-    whole_frame = width == gray.shape[1] and height == gray.shape[0]
-    if whole_frame or area < 0.08 * gray.size or area < 0.6 * width * height:
+    # Table all round: a bright region reaching the frame may be the lit half of a page.
+    surrounded = left > 0 and top > 0 and left + width < gray.shape[1] and top + height < gray.shape[0]
+    if not surrounded or area < 0.08 * gray.size or area < 0.6 * width * height:
         return gray
     # Step in from the sheet's edges, where shadow and table blur into the paper.
     inset_x, inset_y = max(1, width // 20), max(1, height // 20)

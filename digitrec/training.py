@@ -30,9 +30,6 @@ class TrainConfig:
     shift: float = 0.08  # Fraction of the image, either way.
     zoom: float = 0.1  # Fraction, in or out.
     shear: float = 0.1  # Shear intensity, either way.
-    # Share of images whose strokes are thickened or thinned by about a pixel, for the pens
-    # and markers that people use, whose strokes are rarely as wide as MNIST's.
-    stroke_change: float = 0.5
     # "default" trains on one device; "mirrored" on every local GPU (or CPU device) at once;
     # "multi-worker" on the machines that the TF_CONFIG environment variable lists.
     strategy: str = "default"
@@ -82,23 +79,6 @@ def augmentation(config):
     )
 
 
-def vary_strokes(batch, share, seed):
-    """Thicken half of a random `share` of the images' strokes and thin the other half.
-
-    Working at twice the resolution makes the step about a pixel of the 28x28 image: a
-    3x3 maximum (or minimum) at 56x56, averaged back down.
-    """
-    import tensorflow as tf
-
-    large = tf.image.resize(batch[..., None], (56, 56))
-    thicker = tf.nn.avg_pool2d(tf.nn.max_pool2d(large, 3, 1, "SAME"), 2, 2, "VALID")[..., 0]
-    thinner = tf.nn.avg_pool2d(-tf.nn.max_pool2d(-large, 3, 1, "SAME"), 2, 2, "VALID")[..., 0]
-    # Thinning dims what is left of a stroke; bring its brightest pixel back to full ink.
-    thinner /= tf.maximum(tf.reduce_max(thinner, axis=(1, 2), keepdims=True), 1e-3)
-    draw = tf.random.stateless_uniform([tf.shape(batch)[0], 1, 1], seed)
-    return tf.where(draw < share / 2, thicker, tf.where(draw < share, thinner, batch))
-
-
 def training_batches(images, labels, config):
     """A shuffled, augmented tf.data pipeline over (images, one-hot labels)."""
     import tensorflow as tf
@@ -106,10 +86,7 @@ def training_batches(images, labels, config):
     augment = augmentation(config)
     has_augmentation = any((config.rotation, config.shift, config.zoom, config.shear))
 
-    def transform(index, batch_and_labels):
-        batch, batch_labels = batch_and_labels
-        if config.stroke_change:
-            batch = vary_strokes(batch, config.stroke_change, tf.stack([tf.cast(index, tf.int32), config.seed]))
+    def transform(batch, batch_labels):
         if has_augmentation:
             batch = augment(batch[..., None], training=True)[..., 0]
         return batch, batch_labels
@@ -118,7 +95,6 @@ def training_batches(images, labels, config):
         tf.data.Dataset.from_tensor_slices((images, labels))
         .shuffle(len(images), seed=config.seed, reshuffle_each_iteration=True)
         .batch(config.batch_size)
-        .enumerate()
         .map(transform, num_parallel_calls=tf.data.AUTOTUNE)
         .prefetch(tf.data.AUTOTUNE)
     )
