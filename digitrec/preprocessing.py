@@ -287,9 +287,9 @@ def _normalize_strokes(crop):
     if radius < 1:
         return crop
     disk = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
-    if width < THINNEST_STROKE:
-        return cv2.dilate(np.pad(crop, radius), disk)
-    return cv2.erode(crop, disk)
+    # Pad with background, so strokes grow past the crop's edge and are worn from it too.
+    crop = np.pad(crop, radius)
+    return cv2.dilate(crop, disk) if width < THINNEST_STROKE else cv2.erode(crop, disk)
 
 
 def _sketchpad_ink(value):
@@ -323,8 +323,8 @@ def centre_digit(ink):
     areas = stats[1:, cv2.CC_STAT_AREA]
     if count <= 1:
         raise NoDigitError(NO_DIGIT_MESSAGE)
-    keep = np.flatnonzero(areas >= SPECK_FRACTION * areas.max()) + 1
-    digit = np.isin(labels, keep).astype(np.uint8)
+    kept = np.concatenate([[False], areas >= SPECK_FRACTION * areas.max()])
+    digit = kept[labels].astype(np.uint8)
     # Keep the soft edges around kept strokes, as MNIST's anti-aliasing has them.
     radius = max(1, round(max(ink.shape) / 100))
     near = cv2.dilate(digit, np.ones((2 * radius + 1, 2 * radius + 1), np.uint8)).astype(bool)
@@ -344,17 +344,15 @@ def centre_digit(ink):
     interpolation = cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR
     digit = cv2.resize(crop, size, interpolation=interpolation)
 
-    # Centre of the box first, then shift whole pixels so the centre of mass is the centre.
+    # Place it, by whole pixels, so that its centre of mass falls on MNIST's, inside the frame.
+    mass = digit.sum()
+    centre_row = (digit.sum(axis=1) * np.arange(size[1])).sum() / mass
+    centre_column = (digit.sum(axis=0) * np.arange(size[0])).sum() / mass
+    top = int(np.clip(round(CENTRE - centre_row), 0, 28 - size[1]))
+    left = int(np.clip(round(CENTRE - centre_column), 0, 28 - size[0]))
     frame = np.zeros((28, 28), np.float32)
-    top_row, left = (28 - size[1]) // 2, (28 - size[0]) // 2
-    frame[top_row : top_row + size[1], left : left + size[0]] = digit
-    mass = frame.sum()
-    centre_row = (frame.sum(axis=1) * np.arange(28)).sum() / mass
-    centre_column = (frame.sum(axis=0) * np.arange(28)).sum() / mass
-    shift_rows = int(np.clip(round(CENTRE - centre_row), -top_row, 28 - top_row - size[1]))
-    shift_columns = int(np.clip(round(CENTRE - centre_column), -left, 28 - left - size[0]))
-    frame = np.roll(frame, (shift_rows, shift_columns), axis=(0, 1))
-    return frame.clip(0.0, 1.0)
+    frame[top : top + size[1], left : left + size[0]] = digit.clip(0.0, 1.0)
+    return frame
 
 
 def _crop(ink):

@@ -20,7 +20,8 @@ class TrainConfig:
     model: str = "mlp"  # "mlp" is the user's dense network, "cnn" the convolutional one.
     epochs: int = 60  # An upper bound: early stopping usually ends the run sooner.
     batch_size: int = 128  # Small enough for a good minimum, large enough to be quick on a CPU.
-    learning_rate: float = 1e-3  # Adam's default; halved whenever validation stalls.
+    learning_rate: float = 1e-3  # Adam's default, for the first epoch.
+    learning_rate_decay: float = 0.95  # The rate is multiplied by this after every epoch.
     validation_size: int = 6000  # The last 10% of the training set, never trained on.
     patience: int = 10  # Epochs without a better validation accuracy before stopping.
     seed: int = 1  # Fixes initialization and shuffling, so a run can be repeated.
@@ -36,10 +37,10 @@ class TrainConfig:
 
 
 # Where the CNN's recipe differs from the dense network's: it has more capacity to fill, so
-# it trains longer on stronger augmentation before it stops improving.
+# it is given longer before it stops improving, and wider shifts to learn from.
 RECIPES = {
     "mlp": {},
-    "cnn": {"epochs": 40, "patience": 10, "rotation": 12.0, "shift": 0.1, "zoom": 0.12, "shear": 0.15},
+    "cnn": {"epochs": 45, "patience": 12, "rotation": 10.0, "shift": 0.1, "zoom": 0.1, "shear": 0.1},
 }
 
 
@@ -135,8 +136,9 @@ def train(config=None, data=None, out=None, verbose="auto"):
         keras.callbacks.EarlyStopping(
             monitor="val_accuracy", patience=config.patience, restore_best_weights=True
         ),
-        keras.callbacks.ReduceLROnPlateau(
-            monitor="val_loss", factor=0.5, patience=2, min_lr=1e-5, verbose=0
+        # A steady decay: validation loss is too noisy an epoch-to-epoch signal to cut on.
+        keras.callbacks.LearningRateScheduler(
+            lambda epoch: config.learning_rate * config.learning_rate_decay**epoch
         ),
     ]
     started = time.perf_counter()
