@@ -68,21 +68,18 @@ def build_demo(recognizers):
     first = next(iter(recognizers))
     nothing = (None, "", None, "")
 
-    def answer(image, model):
-        """Predict with the chosen model; the outputs shown beside the input."""
-        recognizer = recognizers[model]
-        prediction = recognizer.predict(image)
-        return prediction, f"Answered by **{describe(recognizer)}**"
+    def answered_by(model):
+        return f"Answered by **{describe(recognizers[model])}**"
 
     def draw(value, model):
         """The Draw tab: predict after every stroke; an empty canvas asks for a digit."""
         try:
-            prediction, answered = answer(value, model)
+            prediction = recognizers[model].predict(value)
         except NoDigitError:
             return None, "Draw a digit first", None, "", "draw"
         except ValueError as error:
             return None, str(error), None, "", "draw"
-        return prediction.label(), prediction.text(), enlarge(prediction.processed), answered, "draw"
+        return prediction.label(), prediction.text(), enlarge(prediction.processed), answered_by(model), "draw"
 
     def predict(image, model=first):
         """Recognize the digit in an uploaded image; the app's `predict` API endpoint.
@@ -97,7 +94,7 @@ def build_demo(recognizers):
         if model not in recognizers:
             raise gr.Error(f"Unknown model {model!r}; expected one of {list(recognizers)}.", print_exception=False)
         try:
-            prediction, _ = answer(image["path"], model)
+            prediction = recognizers[model].predict(image["path"])
         except ValueError as error:
             raise gr.Error(str(error), print_exception=False) from error
         return prediction.label(), prediction.text(), prediction.processed
@@ -105,7 +102,7 @@ def build_demo(recognizers):
     def show(processed, model):
         if processed is None:
             return None, "", "upload"
-        return enlarge(processed), f"Answered by **{describe(recognizers[model])}**", "upload"
+        return enlarge(processed), answered_by(model), "upload"
 
     def redraw(source, value, model):
         """A new model chosen after drawing: answer the drawing again."""
@@ -119,7 +116,7 @@ def build_demo(recognizers):
             label, text, processed = predict(upload, model)
         except gr.Error as error:
             return None, error.message, None, ""
-        return label, text, enlarge(processed), f"Answered by **{describe(recognizers[model])}**"
+        return label, text, enlarge(processed), answered_by(model)
 
     with gr.Blocks(title=TITLE) as demo:
         gr.Markdown(f"# {TITLE}\n{DESCRIPTION}")
