@@ -41,6 +41,11 @@ PICK_BRUSH_JS = """
 """
 
 
+CLEAR_CANVAS_JS = """
+() => { document.querySelector('#sketchpad button[aria-label="Clear canvas"]')?.click(); }
+"""
+
+
 def enlarge(processed, size=140):
     """The 28x28 model input, scaled up with hard pixel edges so a person can see it."""
     return cv2.resize(processed, (size, size), interpolation=cv2.INTER_NEAREST)
@@ -195,7 +200,10 @@ def build_demo(recognizers):
             preprocess=False,
             api_visibility="private",
         )
-        clear.add([sketchpad, upload, *shown])
+        # Setting the sketchpad's value to empty clears its canvas only the first time (Gradio
+        # 6.31), so the button presses the sketchpad's own "Clear canvas" instead.
+        clear.add([upload, *shown])
+        clear.click(None, js=CLEAR_CANVAS_JS)
         demo.load(None, js=PICK_BRUSH_JS)
     return demo
 
