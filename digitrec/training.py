@@ -21,7 +21,11 @@ class TrainConfig:
     epochs: int = 60  # An upper bound: early stopping usually ends the run sooner.
     batch_size: int = 128  # Small enough for a good minimum, large enough to be quick on a CPU.
     learning_rate: float = 1e-3  # Adam's default, for the first epoch.
-    learning_rate_decay: float = 0.95  # The rate is multiplied by this after every epoch.
+    # None halves the rate whenever validation loss stalls for 2 epochs; a number multiplies
+    # it by that after every epoch. The dense network did better halving (98.4% against
+    # 98.2% with 0.95), the CNN with a steady decay, which BatchNorm's noisy validation
+    # loss cannot cut short.
+    learning_rate_decay: float | None = None
     validation_size: int = 6000  # The last 10% of the training set, never trained on.
     patience: int = 10  # Epochs without a better validation accuracy before stopping.
     seed: int = 1  # Fixes initialization and shuffling, so a run can be repeated.
@@ -40,7 +44,7 @@ class TrainConfig:
 # it is given longer before it stops improving, and wider shifts to learn from.
 RECIPES = {
     "mlp": {},
-    "cnn": {"epochs": 45, "patience": 12, "rotation": 10.0, "shift": 0.1, "zoom": 0.1, "shear": 0.1},
+    "cnn": {"epochs": 45, "patience": 12, "learning_rate_decay": 0.95, "shift": 0.1},
 }
 
 
@@ -136,8 +140,9 @@ def train(config=None, data=None, out=None, verbose="auto"):
         keras.callbacks.EarlyStopping(
             monitor="val_accuracy", patience=config.patience, restore_best_weights=True
         ),
-        # A steady decay: validation loss is too noisy an epoch-to-epoch signal to cut on.
-        keras.callbacks.LearningRateScheduler(
+        keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=2, min_lr=1e-5)
+        if config.learning_rate_decay is None
+        else keras.callbacks.LearningRateScheduler(
             lambda epoch: config.learning_rate * config.learning_rate_decay**epoch
         ),
     ]
