@@ -72,7 +72,8 @@ def test_cnn_recipe_and_a_short_cnn_run(mnist):
     from digitrec.training import default_config
 
     config = default_config("cnn", epochs=1, validation_size=200)
-    assert config.model == "cnn" and config.rotation > TrainConfig().rotation
+    assert config.model == "cnn" and config.learning_rate_decay == 0.95
+    assert config.shift > TrainConfig().shift
     (x_train, y_train), (x_test, y_test) = mnist
     result = train(config, ((x_train[:1200], y_train[:1200]), (x_test[:300], y_test[:300])), verbose=0)
     assert result.card["parameters"] == result.model.count_params() > 400_000
