@@ -13,6 +13,16 @@ from digitrec.paths import MODELS_DIR
 SHIPPED = ("cnn", "mlp")
 
 
+def compiled(model, learning_rate):
+    """Both networks learn the same way: Adam on categorical crossentropy, scored by accuracy."""
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+        loss="categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model
+
+
 def build_mlp(learning_rate=1e-3):
     """The user's dense network: 784 inputs, 128 and 64 ReLU units, 10 softmax outputs."""
     model = keras.Sequential(
@@ -25,12 +35,7 @@ def build_mlp(learning_rate=1e-3):
         ],
         name="mlp",
     )
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
-        loss="categorical_crossentropy",
-        metrics=["accuracy"],
-    )
-    return model
+    return compiled(model, learning_rate)
 
 
 def build_cnn(learning_rate=1e-3):
@@ -70,12 +75,7 @@ def build_cnn(learning_rate=1e-3):
         ],
         name="cnn",
     )
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
-        loss="categorical_crossentropy",
-        metrics=["accuracy"],
-    )
-    return model
+    return compiled(model, learning_rate)
 
 
 BUILDERS = {"mlp": build_mlp, "cnn": build_cnn}
