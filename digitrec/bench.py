@@ -335,8 +335,8 @@ def speed(model_names, repeats, seed):
     print(f"median / 95th percentile milliseconds over {repeats} runs, one process, {os.cpu_count()} cores\n")
     print("| model | input | preprocess | model | predict, end to end | seed's way (resize + model.predict) | faster by |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
-    for name in model_names:
-        recognizer = load_recognizer(name)
+    recognizers = {name: load_recognizer(name) for name in model_names}
+    for name, recognizer in recognizers.items():
         for label, (image, seed_input) in inputs.items():
             processed = preprocess(image)
             prep = timings(lambda: preprocess(image), repeats)
@@ -349,8 +349,7 @@ def speed(model_names, repeats, seed):
 
     print("\n| model | predict_batch, 10,000 MNIST test images | app cold start to first answer | app peak memory |")
     print("| --- | --- | --- | --- |")
-    for name in model_names:
-        recognizer = load_recognizer(name)
+    for name, recognizer in recognizers.items():
         started = time.perf_counter()
         predictions = recognizer.predict_batch(test_images)
         seconds = time.perf_counter() - started
@@ -369,7 +368,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m digitrec.bench", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     robust = commands.add_parser("robustness", help="accuracy on digits drawn, photographed and scanned")
-    shipped = [name for name in models.SHIPPED if models.model_path(name).is_file()]
+    shipped = models.shipped()
     robust.add_argument("--models", nargs="+", default=shipped, help="models to measure (default: %(default)s)")
     robust.add_argument("--count", type=int, default=1000, help="MNIST test digits per style (default: %(default)s)")
     robust.add_argument("--seed", type=int, default=0, help="picks the digits and their rendering (default: %(default)s)")

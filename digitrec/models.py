@@ -88,6 +88,11 @@ def model_path(model):
     return Path(model).expanduser()
 
 
+def shipped():
+    """The names of the models present in models/, best first."""
+    return [name for name in SHIPPED if model_path(name).is_file()]
+
+
 def card_path(path):
     return Path(path).with_suffix(".json")
 

@@ -101,7 +101,7 @@ def load_recognizer(model=None):
     from digitrec.errors import ModelFileError
 
     if model is None:
-        available = [name for name in models.SHIPPED if models.model_path(name).is_file()]
+        available = models.shipped()
         if not available:
             raise ModelFileError(
                 f"No model is shipped in {models.model_path('mlp').parent}; train one with "
@@ -121,7 +121,7 @@ def load_shipped():
     """Every model shipped in models/, best first."""
     from digitrec import models
 
-    return [load_recognizer(name) for name in models.SHIPPED if models.model_path(name).is_file()]
+    return [load_recognizer(name) for name in models.shipped()]
 
 
 @functools.cache
