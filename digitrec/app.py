@@ -1,5 +1,7 @@
 """The Gradio app: draw or upload a digit, see what the model thinks it is."""
 
+from pathlib import Path
+
 import cv2
 import gradio as gr
 
@@ -11,6 +13,9 @@ TITLE = "Handwritten Digit Recognition"
 DESCRIPTION = "Upload or draw a digit (0-9) and see the model's prediction."
 # Uploads larger than this are refused by Gradio before they reach the model.
 MAX_FILE_SIZE = "10mb"
+# Uploaded files are deleted by Gradio's cache cleanup, which looks every minute for files
+# older than five (long enough to answer the same upload again with the other model).
+DELETE_CACHE = (60, 300)
 # The sketchpad's canvas, and a brush whose strokes are as thick, relative to a digit that
 # fills the canvas, as MNIST's pen strokes are to its digits.
 CANVAS_SIZE = (480, 480)
@@ -62,8 +67,11 @@ def describe(recognizer):
     return f"{name}, {accuracy:.2%} on the 10,000 MNIST test images" if accuracy else name
 
 
-def build_demo(recognizers):
+def build_demo(recognizers, delete_cache=DELETE_CACHE):
     """The app's Blocks for a recognizer, or a list of them (best first, with a selector).
+
+    `delete_cache` is Gradio's (every so many seconds, files older than so many seconds):
+    how long uploads are kept.
 
     Call `.launch()` on the result, or `launch(demo)` here, to serve it.
     """
@@ -101,7 +109,9 @@ def build_demo(recognizers):
         try:
             prediction = recognizers[model].predict(image["path"])
         except ValueError as error:
-            raise gr.Error(str(error), print_exception=False) from error
+            # Name the file as the visitor knows it, not by where the server keeps it.
+            name = image.get("orig_name") or Path(image["path"]).name
+            raise gr.Error(str(error).replace(image["path"], name), print_exception=False) from error
         return prediction.label(), prediction.text(), prediction.processed
 
     def show(processed, model):
@@ -123,7 +133,7 @@ def build_demo(recognizers):
             return None, error.message, None, ""
         return label, text, enlarge(processed), answered_by(model)
 
-    with gr.Blocks(title=TITLE) as demo:
+    with gr.Blocks(title=TITLE, delete_cache=delete_cache) as demo:
         gr.Markdown(f"# {TITLE}\n{DESCRIPTION}")
         with gr.Row():
             with gr.Column(scale=3):

@@ -1,21 +1,32 @@
-"""Benchmarks that print a table: python -m digitrec.bench robustness | speed.
+"""Benchmarks that print a table: python -m digitrec.bench robustness | speed | load.
 
 `robustness` redraws MNIST test digits the way people hand them to the app (a sketchpad
 canvas, a marker, a thin pen, a photo of paper, a small digit in a corner, white chalk on
 black, a tilted page) and measures each shipped model through `predict`, against the seed's
 pipeline (grayscale, resize the whole image to 28x28, invert, scale). It also reads
 scikit-learn's own handwritten digits, written by other people than MNIST's.
+
+`speed` times one answer, a batch and the app's start; `load` sends many users' uploads to
+the app at once and checks every answer.
 """
 
 import argparse
+import contextlib
 import os
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
 import time
+from pathlib import Path
 
 import cv2
 import numpy as np
 
 from digitrec import load_mnist, models
 from digitrec.errors import NoDigitError
+from digitrec.paths import EXAMPLES_DIR
 from digitrec.recognizer import load_recognizer
 
 
@@ -274,47 +285,125 @@ def seed_predict(network, image):
     return network.predict(seed_preprocess(image)[None], verbose=0)
 
 
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def answer(client, path, model=None):
+    """The app's answer for an image file, through its `predict` API endpoint."""
+    from gradio_client import handle_file
+
+    arguments = (handle_file(str(path)),) if model is None else (handle_file(str(path)), model)
+    return client.predict(*arguments, api_name="/predict")
+
+
+@contextlib.contextmanager
+def serving(*arguments, auth=None, timeout=120):
+    """Run `python -m digitrec serve ARGUMENTS` on a free port of 127.0.0.1; once the app has
+    answered a first image, yield the server process, a connected `gradio_client.Client`
+    (logged in with `auth`, a (user, password) pair) and the file collecting its stderr."""
+    from gradio_client import Client
+
+    port = free_port()
+    started = time.perf_counter()
+    with tempfile.NamedTemporaryFile("w+", suffix=".log") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "digitrec", "serve", "--port", str(port), *arguments],
+            stdout=subprocess.DEVNULL, stderr=log, text=True,
+        )
+        try:
+            while True:
+                try:
+                    client = Client(f"http://127.0.0.1:{port}/", auth=auth, verbose=False)
+                    answer(client, EXAMPLES_DIR / "digit_7_test_0.png")
+                    break
+                except Exception:
+                    if server.poll() is not None:
+                        raise RuntimeError(f"the app stopped: {Path(log.name).read_text()[-2000:]}")
+                    if time.perf_counter() - started > timeout:
+                        raise RuntimeError(f"the app did not answer within {timeout} s")
+                    time.sleep(0.1)
+            yield server, client, Path(log.name)
+        finally:
+            server.terminate()
+            server.wait()
+
+
+def memory_mib(pid, field="VmRSS"):
+    """A process's resident memory (VmRSS) or its peak (VmHWM), in MiB; Linux only."""
+    with open(f"/proc/{pid}/status") as status:
+        line = next(line for line in status if line.startswith(field))
+    return int(line.split()[1]) / 1024
+
+
 def cold_start(model):
     """Seconds from starting `python -m digitrec serve` to its first answer through the API,
     and the server's peak memory in MiB."""
-    import socket
-    import subprocess
-    import sys
-
-    from gradio_client import Client, handle_file
-
-    from digitrec.paths import EXAMPLES_DIR
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
     started = time.perf_counter()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "digitrec", "serve", "--model", model, "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    try:
-        while True:
-            try:
-                client = Client(f"http://127.0.0.1:{port}/", verbose=False)
-                client.predict(handle_file(str(next(EXAMPLES_DIR.glob("digit_7_*.png")))), api_name="/predict")
-                break
-            except Exception:
-                if server.poll() is not None or time.perf_counter() - started > 120:
-                    raise RuntimeError("the app did not answer within 120 s")
-                time.sleep(0.1)
+    with serving("--model", model) as (server, _, _):
         seconds = time.perf_counter() - started
-        status = open(f"/proc/{server.pid}/status").read()
-        peak = int(next(line for line in status.splitlines() if line.startswith("VmHWM")).split()[1]) / 1024
-    finally:
-        server.terminate()
-        server.wait()
+        peak = memory_mib(server.pid, "VmHWM")
     return seconds, peak
+
+
+def load(users, requests):
+    """Many people at once: `users` threads, each its own gradio_client, send `requests`
+    uploads in all to the app serving every shipped model, alternating between them."""
+    examples = sorted(EXAMPLES_DIR.glob("digit_*.png"))
+    digits = {path: path.name.split("_")[1] for path in examples}
+    names = models.shipped()
+    with serving() as (server, client, _):
+        clients = [client] + [type(client)(client.src, verbose=False) for _ in range(users - 1)]
+        for user in clients:  # Each connection answers once before the clock starts.
+            answer(user, examples[0])
+        before = memory_mib(server.pid)
+        latencies, wrong, errors = [], [], []
+        jobs = iter(range(requests))
+        lock = threading.Lock()
+
+        def work(user):
+            while True:
+                with lock:
+                    job = next(jobs, None)
+                if job is None:
+                    return
+                path, model = examples[job % len(examples)], names[job % len(names)]
+                started = time.perf_counter()
+                try:
+                    _, text = answer(user, path, model)
+                except Exception as error:
+                    errors.append(f"{path.name}: {error}")
+                    continue
+                latencies.append(time.perf_counter() - started)
+                if text != digits[path]:
+                    wrong.append(f"{path.name} ({model}): {text}")
+
+        started = time.perf_counter()
+        threads = [threading.Thread(target=work, args=(user,)) for user in clients]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        seconds = time.perf_counter() - started
+        after = memory_mib(server.pid)
+
+    p50, p95, p99 = np.percentile(np.array(latencies) * 1000, [50, 95, 99])
+    print(f"{users} users, {requests} uploads of the {len(examples)} example digits, models {', '.join(names)}, {os.cpu_count()} cores\n")
+    print("| requests | errors | wrong answers | throughput | p50 | p95 | p99 | server memory before / after |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print(
+        f"| {requests} | {len(errors)} | {len(wrong)} | {requests / seconds:.1f} requests/s | "
+        f"{p50:.0f} ms | {p95:.0f} ms | {p99:.0f} ms | {before:.0f} / {after:.0f} MiB (+{after - before:.1f}) |"
+    )
+    for problem in (errors + wrong)[:10]:
+        print(problem)
+    return not errors and not wrong
 
 
 def speed(model_names, repeats, seed):
     import resource
-    import tempfile
 
     from PIL import Image
 
@@ -376,12 +465,17 @@ def main(argv=None):
     fast.add_argument("--models", nargs="+", default=shipped, help="models to measure (default: %(default)s)")
     fast.add_argument("--repeats", type=int, default=100, help="timed runs per figure (default: %(default)s)")
     fast.add_argument("--seed", type=int, default=0, help="picks the rendering of the inputs (default: %(default)s)")
+    crowd = commands.add_parser("load", help="many users of the app at once, through its API")
+    crowd.add_argument("--users", type=int, default=8, help="concurrent users (default: %(default)s)")
+    crowd.add_argument("--requests", type=int, default=2000, help="uploads in all (default: %(default)s)")
     args = parser.parse_args(argv)
     if args.command == "robustness":
         robustness(args.models, args.count, args.seed)
-    else:
+    elif args.command == "speed":
         speed(args.models, args.repeats, args.seed)
+    else:
+        return 0 if load(args.users, args.requests) else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

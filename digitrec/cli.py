@@ -83,15 +83,22 @@ def serve_command(args):
     from digitrec.app import build_demo, launch
     from digitrec.recognizer import load_recognizer, load_shipped
 
+    auth = None
+    if args.auth:
+        user, colon, password = args.auth.partition(":")
+        if not (user and colon and password):
+            print("error: --auth takes USER:PASSWORD, both non-empty.", file=sys.stderr)
+            return 2
+        auth = (user, password)
     local = args.host in ("127.0.0.1", "localhost", "::1")
-    if args.share or not local:
+    if (args.share or not local) and not auth:
         print(
             "warning: the app will be reachable from other machines and has no login; "
-            "anyone who reaches it can use it.",
+            "anyone who reaches it can use it. Set one with --auth USER:PASSWORD.",
             file=sys.stderr,
         )
     demo = build_demo(load_recognizer(args.model) if args.model else load_shipped())
-    launch(demo, share=args.share, host=args.host, port=args.port)
+    launch(demo, share=args.share, host=args.host, port=args.port, auth=auth)
 
 
 def parser():
@@ -135,6 +142,7 @@ def parser():
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s, this machine only)")
     serve.add_argument("--port", type=int, default=7860, help="port to listen on (default: %(default)s)")
     serve.add_argument("--share", action="store_true", help="ask Gradio for a public share link (needs internet)")
+    serve.add_argument("--auth", metavar="USER:PASSWORD", help="ask visitors for this login (default: none)")
 
     for command in (train, evaluate):
         command.add_argument("--mnist", metavar="NPZ", help="local mnist.npz (default: $DIGITREC_MNIST, else download through Keras)")

@@ -41,12 +41,15 @@ def build_mlp(learning_rate=1e-3):
 def build_cnn(learning_rate=1e-3):
     """The upgrade the user's documents name: convolutions with batch normalization, pooling
     and dropout, then a dense layer with dropout; Adam and categorical crossentropy as before.
+
+    Each block halves the image with a strided 5x5 convolution, a pooling the network learns,
+    which did better on MNIST than fixed max pooling in published comparisons.
     """
 
-    def convolution(filters):
+    def convolution(filters, size=3, strides=1, padding="same"):
         # No bias: the batch normalization that follows has its own offset.
         return [
-            layers.Conv2D(filters, 3, padding="same", use_bias=False),
+            layers.Conv2D(filters, size, strides=strides, padding=padding, use_bias=False),
             layers.BatchNormalization(),
             layers.Activation("relu"),
         ]
@@ -57,17 +60,16 @@ def build_cnn(learning_rate=1e-3):
             layers.Reshape((28, 28, 1), name="channel"),
             *convolution(32),
             *convolution(32),
-            layers.MaxPooling2D(name="to_14x14"),
-            layers.Dropout(0.25),
+            *convolution(32, size=5, strides=2),  # 14x14
+            layers.Dropout(0.4),
             *convolution(64),
             *convolution(64),
-            layers.MaxPooling2D(name="to_7x7"),
-            layers.Dropout(0.25),
-            *convolution(128),
-            layers.MaxPooling2D(name="to_3x3"),
-            layers.Dropout(0.25),
+            *convolution(64, size=5, strides=2),  # 7x7
+            layers.Dropout(0.4),
+            *convolution(128, size=4, padding="valid"),  # 4x4
+            layers.MaxPooling2D(name="to_2x2"),
             layers.Flatten(),
-            layers.Dense(256, use_bias=False),
+            layers.Dense(128, use_bias=False),
             layers.BatchNormalization(),
             layers.Activation("relu"),
             layers.Dropout(0.4),

@@ -24,8 +24,9 @@ from digitrec.errors import InvalidImageError, NoDigitError
 # Larger images are shrunk before any other work: a digit needs no more pixels than this to
 # be read, and a 4000x3000 photo would otherwise cost every later step 50 times as much.
 WORKING_SIZE = 512
-# Images with more pixels than this are refused rather than decoded (about 16k x 12k).
-MAX_PIXELS = 200_000_000
+# Images with more pixels than this are refused from their header, not decoded: a 108 MP
+# phone photo passes, a 20000x20000 image does not.
+MAX_PIXELS = 150_000_000
 # The ink has to stand out from the background by this much (of full scale) to count.
 MIN_CONTRAST = 0.1
 # After stretching, pixels above this are ink for finding the digit and its specks.
@@ -88,27 +89,33 @@ def _open(path):
         raise InvalidImageError(f"Image file {path} does not exist.")
     try:
         with Image.open(path) as opened:
-            if opened.width * opened.height > MAX_PIXELS:
-                raise InvalidImageError(
-                    f"Image file {path} is {opened.width}x{opened.height}, too large to read; "
-                    f"the limit is {MAX_PIXELS:,} pixels."
-                )
+            _check_size(opened.width, opened.height, f"Image file {path}")
             # A JPEG can be decoded at a half, quarter or eighth of its size, much faster.
             opened.draft(opened.mode, (WORKING_SIZE, WORKING_SIZE))
             # Photos from phones store their rotation in EXIF rather than in the pixels.
             image = ImageOps.exif_transpose(opened)
             image.load()
             return image
+    except Image.DecompressionBombError as error:
+        # Pillow refuses the largest images itself, from their header, before we see them.
+        raise InvalidImageError(f"Image file {path} is too large to read: {error}") from error
     except InvalidImageError:
         raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
         raise InvalidImageError(f"Image file {path} is not a readable image: {error}") from error
+
+
+def _check_size(width, height, what):
+    if width * height > MAX_PIXELS:
+        raise InvalidImageError(
+            f"{what} is {width}x{height} pixels, too large to read; the limit is "
+            f"{MAX_PIXELS:,} pixels."
+        )
 
 
 def _from_pil(image):
     """A PIL image as a numpy array, keeping transparency and high bit depths."""
-    if image.width * image.height > MAX_PIXELS:
-        raise InvalidImageError(f"Image of {image.width}x{image.height} is too large to read.")
+    _check_size(image.width, image.height, "Image")
     # Animated images (GIF, APNG) are read from their first frame.
     if getattr(image, "is_animated", False):
         image.seek(0)

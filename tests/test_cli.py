@@ -4,6 +4,10 @@ import json
 import subprocess
 import sys
 
+import pytest
+from gradio_client import Client
+
+from digitrec.bench import answer, serving
 from digitrec.paths import EXAMPLES_DIR, PROJECT_ROOT
 
 
@@ -73,3 +77,22 @@ def test_missing_model_is_a_clear_error():
 def test_help_shows_defaults():
     help_text = " ".join(run("train", "--help").stdout.split())  # argparse wraps lines.
     assert "(default: 60 for mlp, 45 for cnn)" in help_text and "(default: 128)" in help_text
+
+
+def test_serve_warns_when_reachable_without_a_login():
+    with serving("--model", "mlp", "--host", "0.0.0.0") as (_, client, log):
+        assert answer(client, EXAMPLES_DIR / "digit_3_test_30.png")[1] == "3"
+        assert "has no login" in log.read_text()
+
+
+def test_serve_with_a_login_refuses_visitors_without_it():
+    with serving("--model", "mlp", "--share", "--auth", "ada:secret", auth=("ada", "secret")) as (server, client, log):
+        assert answer(client, EXAMPLES_DIR / "digit_3_test_30.png")[1] == "3"
+        assert "has no login" not in log.read_text()
+        with pytest.raises(Exception, match="(?i)login|auth|401|403"):
+            Client(client.src, verbose=False)
+
+
+def test_serve_refuses_a_malformed_login():
+    completed = run("serve", "--auth", "nopassword", check=False)
+    assert completed.returncode == 2 and "--auth takes USER:PASSWORD" in completed.stderr

@@ -1,0 +1,153 @@
+"""The app in a real browser: Debian's Chromium, driven by Playwright with real mouse strokes.
+
+Each test saves a screenshot in build/screenshots (or $DIGITREC_SCREENSHOTS). Without
+Chromium the tests are skipped, saying why; under CI=true a missing browser fails them.
+"""
+
+import math
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from digitrec.app import build_demo, launch
+from digitrec.bench import free_port
+from digitrec.paths import EXAMPLES_DIR, PROJECT_ROOT
+
+CHROMIUM = os.environ.get("DIGITREC_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+SCREENSHOTS = Path(os.environ.get("DIGITREC_SCREENSHOTS", PROJECT_ROOT / "build" / "screenshots"))
+
+
+def strokes(digit, x, y, size):
+    """Pen strokes for `digit` centred at (x, y), `size` high, in fractions of the canvas."""
+    half = size / 2
+    if digit == "0":
+        return [[(x + 0.6 * half * math.sin(t * math.pi / 12), y - half * math.cos(t * math.pi / 12)) for t in range(25)]]
+    if digit == "1":
+        return [[(x, y - half), (x, y + half)]]
+    if digit == "2":
+        return [[(x - 0.6 * half, y - 0.6 * half), (x - 0.2 * half, y - half), (x + 0.4 * half, y - half),
+                 (x + 0.6 * half, y - 0.6 * half), (x + 0.4 * half, y - 0.1 * half), (x - 0.7 * half, y + half),
+                 (x + 0.7 * half, y + half)]]
+    if digit == "4":
+        return [[(x + 0.3 * half, y - half), (x - 0.7 * half, y + 0.3 * half), (x + 0.7 * half, y + 0.3 * half)],
+                [(x + 0.3 * half, y - 0.4 * half), (x + 0.3 * half, y + half)]]
+    if digit == "7":
+        return [[(x - 0.8 * half, y - half), (x + 0.8 * half, y - half), (x - 0.2 * half, y + half)]]
+    raise ValueError(digit)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).is_file():
+        reason = f"Chromium not found at {CHROMIUM}; install it with `apt-get install chromium`"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason} (CI=true runs the browser tests)")
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(scope="module")
+def app_url():
+    from digitrec.recognizer import load_shipped
+
+    demo = launch(build_demo(load_shipped()), port=free_port(), block=False, quiet=True)
+    yield demo.local_url
+    demo.close()
+
+
+@pytest.fixture
+def page(browser, app_url, request):
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.goto(app_url)
+    page.locator("#sketchpad canvas").first.wait_for()
+    yield page
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / f"{request.node.name}.png")
+    page.close()
+
+
+def draw(page, digit, x=0.5, y=0.5, size=0.7):
+    """Draw `digit` on the Draw tab with the mouse, as a person would, pressing and moving."""
+    box = page.locator("#sketchpad canvas").first.bounding_box()
+    side = min(box["width"], box["height"])
+    left, top = box["x"] + (box["width"] - side) / 2, box["y"] + (box["height"] - side) / 2
+    for stroke in strokes(digit, x, y, size):
+        page.mouse.move(left + stroke[0][0] * side, top + stroke[0][1] * side)
+        page.mouse.down()
+        for px, py in stroke[1:]:
+            page.mouse.move(left + px * side, top + py * side, steps=8)
+        page.mouse.up()
+
+
+def prediction(page, settle=1.5, timeout=30):
+    """The Prediction box once its text has stopped changing for `settle` seconds."""
+    box = page.locator("#prediction textarea")
+    deadline = time.monotonic() + timeout
+    last, since = box.input_value(), time.monotonic()
+    while time.monotonic() < deadline:
+        page.wait_for_timeout(200)
+        value = box.input_value()
+        if value != last:
+            last, since = value, time.monotonic()
+        elif value and time.monotonic() - since >= settle:
+            return value
+    return last
+
+
+@pytest.mark.parametrize(
+    "digit, x, y, size",
+    [("7", 0.5, 0.5, 0.75), ("1", 0.5, 0.5, 0.75), ("0", 0.22, 0.22, 0.28), ("4", 0.75, 0.72, 0.3), ("2", 0.35, 0.62, 0.45)],
+    ids=["7 large", "1 large", "0 small top-left", "4 small bottom-right", "2 off-centre"],
+)
+def test_drawn_digit_is_read(page, digit, x, y, size):
+    draw(page, digit, x, y, size)
+    assert prediction(page) == digit
+    assert page.locator("#answered").inner_text().startswith("Answered by CNN")
+
+
+def test_clear_leaves_no_stale_answer_and_drawing_works_again(page):
+    draw(page, "7")
+    assert prediction(page) == "7"
+    page.locator("#clear").click()
+    page.wait_for_timeout(1500)
+    assert page.locator("#prediction textarea").input_value() == ""
+    assert page.locator("#answered").inner_text().strip() == ""
+    # The brush is picked again after the clear, so the next stroke draws.
+    draw(page, "1")
+    assert prediction(page) == "1"
+
+
+def test_switching_model_answers_the_drawing_again(page):
+    draw(page, "4", size=0.6)
+    assert prediction(page) == "4"
+    page.get_by_label("Dense (MLP)").check()
+    page.wait_for_timeout(500)
+    assert prediction(page) == "4"
+    assert page.locator("#answered").inner_text().startswith("Answered by Dense (MLP)")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / "app.png")
+
+
+def test_uploaded_png_is_read(page):
+    page.get_by_role("tab", name="Upload").click()
+    page.locator("#upload input[type=file]").set_input_files(str(EXAMPLES_DIR / "digit_3_test_30.png"))
+    assert prediction(page) == "3"
+
+
+def test_bad_upload_shows_a_message_not_a_traceback(page, tmp_path):
+    fake = tmp_path / "notes.png"
+    fake.write_text("not an image")
+    page.get_by_role("tab", name="Upload").click()
+    page.locator("#upload input[type=file]").set_input_files(str(fake))
+    message = page.get_by_text("is not a readable image")
+    message.first.wait_for(timeout=30_000)
+    assert "Traceback" not in page.content()
+    assert page.locator("#prediction textarea").input_value() == ""
