@@ -86,7 +86,7 @@ def test_serve_warns_when_reachable_without_a_login():
 
 
 def test_serve_with_a_login_refuses_visitors_without_it():
-    with serving("--model", "mlp", "--share", "--auth", "ada:secret", auth=("ada", "secret")) as (server, client, log):
+    with serving("--model", "mlp", "--share", "--auth", "ada:secret", auth=("ada", "secret")) as (_, client, log):
         assert answer(client, EXAMPLES_DIR / "digit_3_test_30.png")[1] == "3"
         assert "has no login" not in log.read_text()
         with pytest.raises(Exception, match="(?i)login|auth|401|403"):
