@@ -4,6 +4,8 @@ from pathlib import Path
 
 import cv2
 import gradio as gr
+import numpy as np
+from PIL import Image, ImageOps
 
 from digitrec.errors import NoDigitError
 from digitrec.paths import EXAMPLES_DIR
@@ -20,40 +22,62 @@ DELETE_CACHE = (60, 300)
 # fills the canvas, as MNIST's pen strokes are to its digits.
 CANVAS_SIZE = (480, 480)
 BRUSH_RADIUS = 20
+# The Number tab's canvas: room for five or six digits half the height of the single one's.
+NUMBER_CANVAS_SIZE = (640, 240)
+NUMBER_BRUSH_RADIUS = 9
 
 # Gradio's sketchpad opens with no tool picked, and drops the tool again when cleared, so a
-# stroke draws nothing until the visitor finds the brush. Pick it for them: on page load and
-# after each clear, as soon as the brush button shows up unpicked.
+# stroke draws nothing until the visitor finds the brush. Pick it for them: on page load,
+# after each clear and on changing tabs, as soon as each sketchpad's brush button shows up.
 PICK_BRUSH_JS = """
 () => {
-  const pickBrush = (patience) => {
+  const pickBrushes = (patience) => {
     const deadline = Date.now() + patience;
+    const picked = new Set();
     const timer = setInterval(() => {
-      const brush = document.querySelector('#sketchpad button[aria-label="Brush"]');
-      if (brush && !brush.classList.contains('highlight')) {
-        brush.click();
-        clearInterval(timer);
-      } else if (Date.now() > deadline) {
-        clearInterval(timer);
+      for (const pad of document.querySelectorAll('#sketchpad, #number_sketchpad')) {
+        const brush = pad.querySelector('button[aria-label="Brush"]');
+        if (!brush || picked.has(pad.id)) continue;
+        if (!brush.classList.contains('highlight')) brush.click();
+        picked.add(pad.id);
       }
+      if (picked.size === 2 || Date.now() > deadline) clearInterval(timer);
     }, 50);
   };
-  pickBrush(15000);
+  pickBrushes(15000);
   document.addEventListener('click', (event) => {
-    if (event.target.closest('#clear, #sketchpad button[aria-label="Clear canvas"]')) pickBrush(3000);
+    if (event.target.closest('#clear, button[aria-label="Clear canvas"], [role="tab"]')) pickBrushes(3000);
   }, true);
 }
 """
 
 
 CLEAR_CANVAS_JS = """
-() => { document.querySelector('#sketchpad button[aria-label="Clear canvas"]')?.click(); }
+() => {
+  document.querySelectorAll('#sketchpad, #number_sketchpad').forEach((pad) => {
+    pad.querySelector('button[aria-label="Clear canvas"]')?.click();
+  });
+}
 """
 
 
 def enlarge(processed, size=140):
     """The 28x28 model input, scaled up with hard pixel edges so a person can see it."""
     return cv2.resize(processed, (size, size), interpolation=cv2.INTER_NEAREST)
+
+
+def with_boxes(image, boxes):
+    """The input, as an RGB picture on white, with a box around each digit found."""
+    if isinstance(image, dict):  # A sketchpad: its strokes, drawn in black.
+        alpha = np.maximum.reduce([layer[:, :, 3] for layer in image["layers"]])
+        picture = np.ascontiguousarray(cv2.cvtColor(255 - alpha, cv2.COLOR_GRAY2RGB))
+    else:
+        with Image.open(image) as opened:
+            picture = np.asarray(ImageOps.exif_transpose(opened).convert("RGB")).copy()
+    thickness = max(2, max(picture.shape[:2]) // 300)
+    for left, top, width, height in boxes:
+        cv2.rectangle(picture, (left, top), (left + width, top + height), (234, 88, 12), thickness)
+    return picture
 
 
 # How the model selector names each shipped model.
@@ -133,6 +157,21 @@ def build_demo(recognizers, delete_cache=DELETE_CACHE):
             return None, error.message, None, ""
         return label, text, enlarge(processed), answered_by(model)
 
+    def read_number(image, model):
+        """The Number tab: every digit in a drawing or an upload, left to right."""
+        if isinstance(image, dict) and image.get("path"):
+            image = image["path"]  # An upload, as Gradio's file record.
+        if image is None:
+            return "", [], None
+        try:
+            reading = recognizers[model].read_number(image)
+        except NoDigitError:
+            return "Write a number first", [], None
+        except ValueError as error:
+            return str(error), [], None
+        crops = [(enlarge(p.processed), f"{p.digit}: {p.confidence:.0%}") for p in reading.digits]
+        return reading.text, crops, with_boxes(image, reading.boxes)
+
     with gr.Blocks(title=TITLE, delete_cache=delete_cache) as demo:
         gr.Markdown(f"# {TITLE}\n{DESCRIPTION}")
         with gr.Row():
@@ -166,6 +205,32 @@ def build_demo(recognizers, delete_cache=DELETE_CACHE):
                         examples = sorted(EXAMPLES_DIR.glob("*.png"))
                         if examples:
                             gr.Examples([[str(path)] for path in examples], inputs=upload)
+                    with gr.Tab("Number"):
+                        number_sketchpad = gr.Sketchpad(
+                            label="Write a number",
+                            elem_id="number_sketchpad",
+                            canvas_size=NUMBER_CANVAS_SIZE,
+                            height=NUMBER_CANVAS_SIZE[1] + 80,
+                            brush=gr.Brush(
+                                default_size=NUMBER_BRUSH_RADIUS, colors=["#000000"], color_mode="fixed"
+                            ),
+                            layers=False,
+                            transforms=(),
+                            type="numpy",
+                            image_mode="RGBA",
+                        )
+                        number_upload = gr.Image(
+                            label="Or upload a picture of a number",
+                            elem_id="number_upload",
+                            type="filepath",
+                            sources=["upload", "clipboard"],
+                            height=200,
+                        )
+                        number = gr.Textbox(label="Number", interactive=False, elem_id="number")
+                        number_crops = gr.Gallery(
+                            label="Each digit as the model saw it", columns=8, height=180, elem_id="number_digits"
+                        )
+                        number_boxes = gr.Image(label="Digits found", interactive=False, elem_id="number_boxes")
                 clear = gr.ClearButton(value="Clear", elem_id="clear")
             with gr.Column(scale=2):
                 model = gr.Radio(
@@ -212,7 +277,19 @@ def build_demo(recognizers, delete_cache=DELETE_CACHE):
         )
         # Setting the sketchpad's value to empty clears its canvas only the first time (Gradio
         # 6.31), so the button presses the sketchpad's own "Clear canvas" instead.
-        clear.add([upload, *shown])
+        number_shown = [number, number_crops, number_boxes]
+        for source_component in (number_sketchpad, number_upload):
+            source_component.change(
+                read_number,
+                inputs=[source_component, model],
+                outputs=number_shown,
+                trigger_mode="always_last",
+                show_progress="hidden",
+                # Uploads are read from the file, as on the Upload tab.
+                preprocess=source_component is not number_upload,
+                api_visibility="private",
+            )
+        clear.add([upload, number_upload, *shown, *number_shown])
         clear.click(None, js=CLEAR_CANVAS_JS)
         demo.load(None, js=PICK_BRUSH_JS)
     return demo

@@ -269,6 +269,105 @@ def _print_row(name, recognizers, images, labels):
     print(f"| {name} | " + " | ".join(cells) + " |", flush=True)
 
 
+def compose_number(digits, rng, touching=False):
+    """MNIST digits written side by side as one number, on a page of white ink on black
+    (uint8): sizes, gaps and baselines vary; with `touching`, one pair's strokes meet."""
+    height = rng.uniform(60, 110)  # Of a digit's ink, in pixels.
+    inks = []
+    for digit in digits:
+        size = round(28 * height / 20 * rng.uniform(0.85, 1.15))
+        ink = cv2.resize(digit, (size, size), interpolation=cv2.INTER_CUBIC)
+        left, top, width, tall = cv2.boundingRect((ink > 0).astype(np.uint8))
+        inks.append(ink[top : top + tall, left : left + width])
+    pair = rng.integers(len(digits) - 1) if touching else -1
+    margin = round(height / 2)
+    page = np.zeros((round(height * 2.2) + 2 * margin, sum(i.shape[1] for i in inks) + round(height) * len(inks) + 2 * margin), np.uint8)
+    x = end = margin
+    for index, ink in enumerate(inks):
+        top = round(page.shape[0] / 2 - ink.shape[0] / 2 + rng.uniform(-0.1, 0.1) * height)
+        if index == pair + 1:
+            x = _touching_position(page, ink, top, end)
+        region = page[top : top + ink.shape[0], x : x + ink.shape[1]]
+        np.maximum(region, ink, out=region)
+        end = x + ink.shape[1]
+        x = end + round(rng.uniform(0.15, 0.6) * height)
+    columns = np.flatnonzero(page.any(axis=0))
+    return page[:, : columns[-1] + margin]
+
+
+def _touching_position(page, ink, top, start):
+    """The first column, going left from `start`, at which `ink` placed there touches the
+    strokes already on the page."""
+    strokes = lambda image: cv2.connectedComponents((image > 76).astype(np.uint8))[0] - 1
+    height, width = ink.shape
+    for left in range(start, max(0, start - width), -1):
+        window = page[top : top + height, max(0, left - width) : left + width].copy()
+        offset = left - max(0, left - width)
+        before = strokes(window) + strokes(ink)
+        region = window[:, offset : offset + width]
+        np.maximum(region, ink, out=region)
+        if strokes(window) < before:
+            return left
+    return start - width // 3
+
+
+def edit_distance(a, b):
+    row = list(range(len(b) + 1))
+    for i, x in enumerate(a, 1):
+        previous, row[0] = row[0], i
+        for j, y in enumerate(b, 1):
+            previous, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, previous + (x != y))
+    return row[-1]
+
+
+def numbers(model_names, count, seed):
+    """Numbers of 2 to 6 MNIST test digits, on a page and on a sketchpad, read whole."""
+    _, (test_images, test_labels) = load_mnist()
+    rng = np.random.default_rng(seed)
+    recognizers = {name: load_recognizer(name) for name in model_names}
+    print(f"{count} numbers of 2 to 6 MNIST test digits per row (seed {seed}), read with read_number\n")
+    print("| digits | written on | " + " | ".join(f"{name}: whole number right | {name}: digits right" for name in recognizers) + " |")
+    print("|" + " --- |" * (2 + 2 * len(recognizers)))
+    for touching in (False, True):
+        cases = []
+        for _ in range(count):
+            chosen = rng.choice(len(test_labels), rng.integers(2, 7), replace=False)
+            page = compose_number(test_images[chosen], rng, touching)
+            cases.append(("".join(map(str, test_labels[chosen])), page))
+        for medium in ("paper photo", "sketchpad"):
+            inputs = [(text, _on_paper(page, rng) if medium == "paper photo" else _on_sketchpad(page)) for text, page in cases]
+            cells = []
+            for recognizer in recognizers.values():
+                exact, wrong_digits, total = 0, 0, 0
+                for text, image in inputs:
+                    try:
+                        read = recognizer.read_number(image).text
+                    except NoDigitError:
+                        read = ""
+                    exact += read == text
+                    wrong_digits += min(len(text), edit_distance(read, text))
+                    total += len(text)
+                cells += [f"{exact / len(inputs):.1%}", f"{1 - wrong_digits / total:.1%}"]
+            print(f"| {'one pair touching' if touching else 'apart'} | {medium} | " + " | ".join(cells) + " |", flush=True)
+
+
+def _on_paper(page, rng):
+    """Dark ink on slightly gray paper with sensor noise, as an RGB photo."""
+    paper = 235 - page.astype(np.float32) * (200 / 255) + rng.normal(0, 4, page.shape)
+    return cv2.cvtColor(paper.clip(0, 255).astype(np.uint8), cv2.COLOR_GRAY2RGB)
+
+
+def _on_sketchpad(page):
+    """The page's strokes on a wide transparent sketchpad layer, as Gradio sends it."""
+    height, width = page.shape
+    layer = np.zeros((max(400, height), max(1200, width), 4), np.uint8)
+    layer[:height, :width, 3] = page
+    background = np.full_like(layer, 255)
+    composite = background.copy()
+    composite[:, :, :3] = 255 - layer[:, :, 3:]
+    return {"background": background, "layers": [layer], "composite": composite}
+
+
 def timings(function, repeats):
     """Median and 95th percentile of `function`'s wall time, in milliseconds."""
     function()  # Warm caches and lazy initialization first.
@@ -465,6 +564,10 @@ def main(argv=None):
     fast.add_argument("--models", nargs="+", default=shipped, help="models to measure (default: %(default)s)")
     fast.add_argument("--repeats", type=int, default=100, help="timed runs per figure (default: %(default)s)")
     fast.add_argument("--seed", type=int, default=0, help="picks the rendering of the inputs (default: %(default)s)")
+    number = commands.add_parser("numbers", help="whole numbers read from composed MNIST digits")
+    number.add_argument("--models", nargs="+", default=shipped[:1], help="models to measure (default: %(default)s)")
+    number.add_argument("--count", type=int, default=500, help="numbers per row (default: %(default)s)")
+    number.add_argument("--seed", type=int, default=0, help="picks the digits and their layout (default: %(default)s)")
     crowd = commands.add_parser("load", help="many users of the app at once, through its API")
     crowd.add_argument("--users", type=int, default=8, help="concurrent users (default: %(default)s)")
     crowd.add_argument("--requests", type=int, default=2000, help="uploads in all (default: %(default)s)")
@@ -473,6 +576,8 @@ def main(argv=None):
         robustness(args.models, args.count, args.seed)
     elif args.command == "speed":
         speed(args.models, args.repeats, args.seed)
+    elif args.command == "numbers":
+        numbers(args.models, args.count, args.seed)
     else:
         return 0 if load(args.users, args.requests) else 1
 

@@ -54,10 +54,11 @@ def predict_command(args):
     from digitrec.recognizer import load_recognizer
 
     recognizer = load_recognizer(args.model)
+    read = _read_number if args.number else _read_digit
     failures = 0
     for file in args.files:
         try:
-            prediction = recognizer.predict(file)
+            record, line = read(recognizer, file)
         except ValueError as error:
             failures += 1
             if args.json:
@@ -65,18 +66,31 @@ def predict_command(args):
             else:
                 print(f"{file}: error: {error}", file=sys.stderr)
             continue
-        if args.json:
-            record = {
-                "file": file,
-                "digit": prediction.digit,
-                "confidence": round(prediction.confidence, 6),
-                "unsure": prediction.unsure,
-                "probabilities": [round(float(p), 6) for p in prediction.probabilities],
-            }
-            print(json.dumps(record))
-        else:
-            print(f"{file}: {prediction.text()} ({prediction.confidence:.1%} sure)")
+        print(json.dumps({"file": file, **record}) if args.json else f"{file}: {line}")
     return 1 if failures else 0
+
+
+def _read_digit(recognizer, file):
+    """The JSON record and the line of text for the digit in `file`."""
+    prediction = recognizer.predict(file)
+    record = {
+        "digit": prediction.digit,
+        "confidence": round(prediction.confidence, 6),
+        "unsure": prediction.unsure,
+        "probabilities": [round(float(p), 6) for p in prediction.probabilities],
+    }
+    return record, f"{prediction.text()} ({prediction.confidence:.1%} sure)"
+
+
+def _read_number(recognizer, file):
+    """The JSON record and the line of text for the number in `file`."""
+    reading = recognizer.read_number(file)
+    digits = [
+        {"digit": p.digit, "confidence": round(p.confidence, 6), "box": list(box)}
+        for p, box in zip(reading.digits, reading.boxes)
+    ]
+    sureness = ", ".join(f"{p.digit}: {p.confidence:.0%}" for p in reading.digits)
+    return {"number": reading.text, "digits": digits}, f"{reading.text} ({sureness})"
 
 
 def serve_command(args):
@@ -136,6 +150,7 @@ def parser():
 
     predict = commands.add_parser("predict", help="recognize the digit in image files")
     predict.add_argument("--json", action="store_true", help="print one JSON object per file")
+    predict.add_argument("--number", action="store_true", help="read every digit in the image, left to right, as one number")
     predict.add_argument("files", nargs="+", metavar="FILE", help="image files (PNG, JPEG, ...)")
 
     serve = commands.add_parser("serve", help="run the Gradio app")

@@ -63,7 +63,25 @@ def ink_map(image):
     """An (H, W) float32 map in [0, 1] where 1 is ink, whatever the input's form and polarity."""
     if isinstance(image, dict):
         return _sketchpad_ink(image)
-    gray = _inside_sheet(_to_gray(to_array(image)))
+    return _ink(_inside_sheet(_to_gray(to_array(image))))
+
+
+def page_ink(image):
+    """The ink map of the whole image, where several digits may be, and the factor that takes
+    its pixel coordinates back to the input's."""
+    if isinstance(image, dict):
+        alphas = [_alpha(layer) for layer in image.get("layers") or [] if layer is not None]
+        alphas = [alpha for alpha in alphas if alpha is not None and alpha.any()]
+        if alphas:
+            alpha = np.maximum.reduce(alphas)
+            ink = _normalize_array(alpha)
+            return ink, max(alpha.shape) / max(ink.shape)
+        image = next((image[key] for key in ("composite", "background") if image.get(key) is not None), None)
+    array, longest = _read(image)
+    return _ink(_to_gray(array)), longest / max(array.shape[:2])
+
+
+def _ink(gray):
     # The background is what fills the border, and the ink departs from it furthest: towards
     # black for pen on paper (then invert), towards white for chalk on a board.
     background = _border_level(gray)
@@ -75,18 +93,26 @@ def ink_map(image):
 def to_array(image):
     """Read `image` into a float32 array in [0, 1] of shape (H, W) or (H, W, C), C in 1, 3, 4,
     shrunk to at most WORKING_SIZE on its longer side."""
+    return _read(image)[0]
+
+
+def _read(image):
+    """`to_array`, and the longer side of the image as given, before any shrinking."""
     if image is None:
         raise NoDigitError(NO_DIGIT_MESSAGE)
+    longest = None
     if isinstance(image, (str, os.PathLike)):
-        image = _open(Path(image))
+        image, longest = _open(Path(image))
     if isinstance(image, Image.Image):
+        longest = longest or max(image.size)
         image = _from_pil(image)
     if not isinstance(image, np.ndarray):
         raise InvalidImageError(
             f"Cannot read an image from {type(image).__name__}; expected a numpy array, a PIL "
             "image, a file path or a Gradio sketchpad dict."
         )
-    return _normalize_array(image)
+    array = _normalize_array(image)
+    return array, longest or max(image.shape[:2])
 
 
 def _open(path):
@@ -95,12 +121,13 @@ def _open(path):
     try:
         with Image.open(path) as opened:
             _check_size(opened.width, opened.height, f"Image file {path}")
+            longest = max(opened.size)
             # A JPEG can be decoded at a half, quarter or eighth of its size, much faster.
             opened.draft(opened.mode, (WORKING_SIZE, WORKING_SIZE))
             # Photos from phones store their rotation in EXIF rather than in the pixels.
             image = ImageOps.exif_transpose(opened)
             image.load()
-            return image
+            return image, longest
     except Image.DecompressionBombError as error:
         # Pillow refuses the largest images itself, from their header, before we see them.
         raise InvalidImageError(

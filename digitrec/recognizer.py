@@ -89,6 +89,13 @@ class Recognizer:
         processed = np.stack(processed)
         return [_prediction(p, x) for p, x in zip(self.probabilities(processed), processed)]
 
+    def read_number(self, image):
+        """Find every digit in `image` and read them left to right: a `NumberReading` with
+        `.text` ("2026"), `.digits` (a `Prediction` each) and `.boxes` (in the image's pixels)."""
+        from digitrec.numbers import read_number
+
+        return read_number(self, image)
+
 
 def _prediction(probabilities, processed):
     digit = int(np.argmax(probabilities))

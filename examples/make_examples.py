@@ -4,13 +4,16 @@ The digits are the first of each class in the test set, except the 3 (index 18),
 3 that the models read as 3 or 8 about equally once it is rescaled; index 30 is taken instead.
 
 Each is drawn dark on a white page at 280x280, the way a scan or a drawing app would save it,
-so the examples also show off the preprocessing. Run: python examples/make_examples.py
+so the examples also show off the preprocessing. numbers/2026.png writes a year with the
+first test images of 2, 0 and 6 (and the second 2), as the number benchmark composes them.
+Run: python examples/make_examples.py
 """
 
 import cv2
 import numpy as np
 
 from digitrec import load_mnist
+from digitrec.bench import compose_number
 from digitrec.paths import EXAMPLES_DIR
 
 
@@ -22,6 +25,13 @@ def main():
         path = EXAMPLES_DIR / f"digit_{digit}_test_{index}.png"
         cv2.imwrite(str(path), page)
         print(f"wrote {path}")
+
+    twos, zeros, sixes = (np.flatnonzero(labels == digit) for digit in (2, 0, 6))
+    page = compose_number(images[[twos[0], zeros[0], twos[1], sixes[0]]], np.random.default_rng(2026))
+    path = EXAMPLES_DIR / "numbers" / "2026.png"
+    path.parent.mkdir(exist_ok=True)
+    cv2.imwrite(str(path), 255 - page)
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

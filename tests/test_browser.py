@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from digitrec.app import build_demo, launch
+from digitrec.app import CANVAS_SIZE, NUMBER_CANVAS_SIZE, build_demo, launch
 from digitrec.bench import free_port
 from digitrec.paths import EXAMPLES_DIR, PROJECT_ROOT
 
@@ -74,22 +74,26 @@ def page(browser, app_url, request):
     page.close()
 
 
-def draw(page, digit, x=0.5, y=0.5, size=0.7):
-    """Draw `digit` on the Draw tab with the mouse, as a person would, pressing and moving."""
-    box = page.locator("#sketchpad canvas").first.bounding_box()
-    side = min(box["width"], box["height"])
-    left, top = box["x"] + (box["width"] - side) / 2, box["y"] + (box["height"] - side) / 2
+def draw(page, digit, x=0.5, y=0.5, size=0.7, canvas="#sketchpad", page_size=CANVAS_SIZE):
+    """Draw `digit` with the mouse, as a person would, pressing and moving. The sketchpad
+    shows its white page, `page_size` pixels, at the centre of its canvas element; `x`, `y`
+    and `size` are fractions of the page's height, from its top left corner."""
+    box = page.locator(f"{canvas} canvas").first.bounding_box()
+    side = page_size[1]
+    left, top = box["x"] + (box["width"] - page_size[0]) / 2, box["y"] + (box["height"] - page_size[1]) / 2
     for stroke in strokes(digit, x, y, size):
-        page.mouse.move(left + stroke[0][0] * side, top + stroke[0][1] * side)
+        points = [(left + px * side, top + py * side) for px, py in stroke]
+        page.mouse.move(*points[0])
         page.mouse.down()
-        for px, py in stroke[1:]:
-            page.mouse.move(left + px * side, top + py * side, steps=8)
+        for (x0, y0), (x1, y1) in zip(points, points[1:]):
+            # A pointer event every 20 pixels or so: smooth enough, and each one costs a redraw.
+            page.mouse.move(x1, y1, steps=max(1, round(math.hypot(x1 - x0, y1 - y0) / 20)))
         page.mouse.up()
 
 
-def prediction(page, settle=1.5, timeout=30):
+def prediction(page, settle=1.5, timeout=30, box="#prediction"):
     """The Prediction box once its text has stopped changing for `settle` seconds."""
-    box = page.locator("#prediction textarea")
+    box = page.locator(f"{box} textarea")
     deadline = time.monotonic() + timeout
     last, since = box.input_value(), time.monotonic()
     while time.monotonic() < deadline:
@@ -118,7 +122,8 @@ def test_clear_leaves_no_stale_answer_and_drawing_works_again(page):
     assert prediction(page) == "7"
     page.locator("#clear").click()
     page.wait_for_timeout(1500)
-    assert page.locator("#prediction textarea").input_value() == ""
+    # The emptied canvas may be answered too, asking for a digit.
+    assert page.locator("#prediction textarea").input_value() in ("", "Draw a digit first")
     assert page.locator("#answered").inner_text().strip() == ""
     # The brush is picked again after the clear, so the next stroke draws.
     draw(page, "1")
@@ -151,3 +156,15 @@ def test_bad_upload_shows_a_message_not_a_traceback(page, tmp_path):
     message.first.wait_for(timeout=30_000)
     assert "Traceback" not in page.content()
     assert page.locator("#prediction textarea").input_value() == ""
+
+
+def test_number_tab_reads_a_number_drawn_digit_by_digit(page):
+    page.get_by_role("tab", name="Number").click()
+    page.locator("#number_sketchpad canvas").first.wait_for()
+    across = NUMBER_CANVAS_SIZE[0] / NUMBER_CANVAS_SIZE[1]  # The page's width, in heights.
+    for index, digit in enumerate("2047"):
+        x = across * (index + 1) / 5
+        draw(page, digit, x=x, y=0.5, size=0.6, canvas="#number_sketchpad", page_size=NUMBER_CANVAS_SIZE)
+        page.wait_for_timeout(300)
+    assert prediction(page, box="#number") == "2047"
+    assert page.locator("#number_digits img").count() == 4

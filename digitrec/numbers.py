@@ -1,0 +1,175 @@
+"""Reading a whole number: the digits found in an image, each read by the model, left to right.
+
+The ink is split into its connected pieces, specks dropped. Pieces stacked over one another
+(the flag and body of a 5, the two strokes of a 4) are one digit. A piece much wider than it
+is tall is digits that touch: it is cut where the ink is thinnest, keeping the cut that
+gives the most confident digits.
+"""
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from digitrec.errors import NoDigitError
+from digitrec.preprocessing import (
+    INK_THRESHOLD,
+    MIN_CONTRAST,
+    NO_DIGIT_MESSAGE,
+    SPECK_FRACTION,
+    _median,
+    centre_digit,
+    page_ink,
+)
+
+# Two pieces are one digit when their columns overlap by this much of the narrower one's
+# width and the shorter is at most this much of the taller's height: a part, not a digit.
+SAME_DIGIT_OVERLAP = 0.5
+PART_HEIGHT = 0.75
+# A piece shorter than this much of the tallest one is part of the digit nearest to it.
+SHORT_PART = 0.45
+# Width over the line's digit height: a piece narrower than the first is one digit; one
+# wider than the second is always cut; in between, it is cut if the cut reads more surely.
+ONE_DIGIT_ASPECT = 0.9
+SEVERAL_DIGITS_ASPECT = 1.25
+# A cut leaves at least this much of the piece's height on either side (a 1 is narrow).
+NARROWEST_DIGIT = 0.15
+# Cuts tried at each step: the columns with the least ink, this many.
+CUTS_TRIED = 3
+
+
+@dataclass(frozen=True)
+class NumberReading:
+    text: str  # The digits read, left to right: "2026".
+    digits: list  # A `Prediction` per digit, in the same order.
+    boxes: list  # Each digit's (left, top, width, height) in the input image's pixels.
+
+
+def read_number(recognizer, image):
+    """Find every digit in `image` and read it with `recognizer`."""
+    ink, scale = page_ink(image)
+    background, top = _median(ink), float(ink.max())
+    if top - background < MIN_CONTRAST:
+        raise NoDigitError(NO_DIGIT_MESSAGE)
+    ink = np.clip((ink - background) / (top - background), 0.0, 1.0)
+
+    count, labels, stats, _ = cv2.connectedComponentsWithStats((ink > INK_THRESHOLD).astype(np.uint8), connectivity=8)
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    if count <= 1:
+        raise NoDigitError(NO_DIGIT_MESSAGE)
+    pieces = [
+        {"labels": {label}, "box": _box(stats[label])}
+        for label in range(1, count)
+        if areas[label - 1] >= SPECK_FRACTION * areas.max()
+    ]
+    groups = _merge_parts(pieces)
+    # The height of the line's digits, which tells one digit from several side by side.
+    height = max(group["box"][3] - group["box"][1] for group in groups)
+    digits, boxes = [], []
+    for group in sorted(groups, key=lambda group: group["box"][0]):
+        left, top_row, right, bottom = group["box"]
+        own = np.isin(labels[top_row:bottom, left:right], list(group["labels"]))
+        crop = np.where(own, ink[top_row:bottom, left:right], 0.0).astype(np.float32)
+        for prediction, (start, end) in _read_piece(recognizer, crop, height):
+            digits.append(prediction)
+            columns = np.flatnonzero(crop[:, start:end].any(axis=0))
+            rows = np.flatnonzero(crop[:, start:end].any(axis=1))
+            box = (left + start + columns[0], top_row + rows[0], columns[-1] - columns[0] + 1, rows[-1] - rows[0] + 1)
+            boxes.append(tuple(int(round(value * scale)) for value in box))
+    return NumberReading("".join(str(p.digit) for p in digits), digits, boxes)
+
+
+def _box(stat):
+    left, top, width, height = stat[:4]
+    return int(left), int(top), int(left + width), int(top + height)
+
+
+def _merge_parts(pieces):
+    """Merge the pieces that are parts of one digit: stacked over one another, or too short
+    to be a digit on their own (the flag of a 5, a broken-off stroke) and then part of the
+    nearest piece beside them."""
+    tallest = max(piece["box"][3] - piece["box"][1] for piece in pieces)
+    while len(pieces) > 1:
+        pair = next(
+            ((a, b) for a in range(len(pieces)) for b in range(a + 1, len(pieces))
+             if _same_digit(pieces[a]["box"], pieces[b]["box"])),
+            None,
+        )
+        if pair is None:
+            short = [i for i, piece in enumerate(pieces) if piece["box"][3] - piece["box"][1] < SHORT_PART * tallest]
+            if not short:
+                break
+            part = short[0]
+            pair = (part, min((i for i in range(len(pieces)) if i != part), key=lambda i: _gap(pieces[part]["box"], pieces[i]["box"])))
+        first, second = pieces[min(pair)], pieces.pop(max(pair))
+        box1, box2 = first["box"], second["box"]
+        first["labels"] |= second["labels"]
+        first["box"] = (min(box1[0], box2[0]), min(box1[1], box2[1]), max(box1[2], box2[2]), max(box1[3], box2[3]))
+    return pieces
+
+
+def _gap(box1, box2):
+    """Horizontal distance between two boxes; 0 when their columns overlap."""
+    return max(0, max(box1[0], box2[0]) - min(box1[2], box2[2]))
+
+
+def _same_digit(box1, box2):
+    overlap = min(box1[2], box2[2]) - max(box1[0], box2[0])
+    narrower = min(box1[2] - box1[0], box2[2] - box2[0])
+    heights = sorted((box1[3] - box1[1], box2[3] - box2[1]))
+    return overlap >= SAME_DIGIT_OVERLAP * narrower and heights[0] <= PART_HEIGHT * heights[1]
+
+
+def _read_piece(recognizer, crop, height, depth=0):
+    """[(prediction, (first column, end column))] for the digits in one piece of ink, where
+    digits stand `height` pixels tall."""
+    whole = [(_predict(recognizer, crop), (0, crop.shape[1]))]
+    width = _extent(crop)[1]
+    if width <= ONE_DIGIT_ASPECT * height or depth >= 5:
+        return whole
+    best, best_score = None, -1.0
+    for cut in _cuts(crop, height):
+        sides = crop[:, :cut], crop[:, cut:]
+        if min(_extent(side)[0] for side in sides) < SHORT_PART * height:
+            continue  # A cut through a digit, leaving a stub.
+        left = _read_piece(recognizer, sides[0], height, depth + 1)
+        right = [(p, (start + cut, end + cut)) for p, (start, end) in _read_piece(recognizer, sides[1], height, depth + 1)]
+        score = min(p.confidence for p, _ in left + right)
+        if score > best_score:
+            best, best_score = left + right, score
+    if best is None:
+        return whole
+    if width >= SEVERAL_DIGITS_ASPECT * height or best_score > whole[0][0].confidence:
+        return best
+    return whole
+
+
+def _extent(crop):
+    """Height and width of the ink in a crop (0, 0 when it has none)."""
+    rows, columns = np.flatnonzero(crop.any(axis=1)), np.flatnonzero(crop.any(axis=0))
+    return (rows[-1] - rows[0] + 1, columns[-1] - columns[0] + 1) if len(rows) else (0, 0)
+
+
+def _cuts(crop, height):
+    """The columns where the ink is thinnest, far enough from the edges to leave a digit."""
+    columns = np.flatnonzero(crop.any(axis=0))
+    margin = max(1, int(NARROWEST_DIGIT * height))
+    first, last = columns[0] + margin, columns[-1] + 1 - margin
+    if last <= first:
+        return []
+    profile = cv2.blur(crop.sum(axis=0, dtype=np.float32)[None], (3, 1))[0]
+    cuts = []
+    for column in np.argsort(profile[first:last], kind="stable") + first:
+        if all(abs(column - cut) >= margin for cut in cuts):
+            cuts.append(int(column))
+        if len(cuts) == CUTS_TRIED:
+            break
+    return cuts
+
+
+def _predict(recognizer, crop):
+    from digitrec.recognizer import _prediction
+
+    # A margin of background around the ink, as every digit image has.
+    processed = centre_digit(np.pad(crop, max(crop.shape) // 4))
+    return _prediction(recognizer.probabilities(processed[None])[0], processed)

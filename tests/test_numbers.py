@@ -1,0 +1,78 @@
+"""Reading whole numbers: segmentation into digits, on drawings and on composed MNIST digits."""
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from digitrec import NoDigitError
+from digitrec.bench import compose_number
+from digitrec.paths import EXAMPLES_DIR
+
+
+# Ink is what is darker than this on white paper: 30% of the way to black, as read_number finds it.
+INK = 179
+
+
+def strokes_of(page):
+    return cv2.connectedComponents((page < INK).astype(np.uint8))[0] - 1
+
+
+def test_a_single_digit_reads_as_one_digit(mlp):
+    reading = mlp.read_number(EXAMPLES_DIR / "digit_7_test_0.png")
+    assert reading.text == "7"
+    assert len(reading.digits) == len(reading.boxes) == 1
+    assert reading.digits[0].processed.shape == (28, 28)
+
+
+def test_separated_digits_read_left_to_right_with_their_boxes(mlp):
+    path = EXAMPLES_DIR / "numbers" / "2026.png"
+    reading = mlp.read_number(path)
+    assert reading.text == "2026"
+    assert [p.digit for p in reading.digits] == [2, 0, 2, 6]
+    page = np.asarray(Image.open(path))
+    lefts = [left for left, _, _, _ in reading.boxes]
+    assert lefts == sorted(lefts)
+    for (left, top, width, height), (next_left, _, _, _) in zip(reading.boxes, reading.boxes[1:] + [(page.shape[1], 0, 0, 0)]):
+        assert left + width <= next_left  # Apart, as they were written.
+        box = page[top : top + height, left : left + width]
+        # Each box holds its digit's ink, touching all four of its sides.
+        assert all((side < INK).any() for side in (box[0], box[-1], box[:, 0], box[:, -1]))
+
+
+def test_a_digit_written_in_two_strokes_is_one_digit(mlp):
+    page = np.full((220, 420), 255, np.uint8)
+    cv2.line(page, (40, 50), (130, 50), 0, 12)  # The bar of a 7...
+    cv2.line(page, (122, 72), (75, 180), 0, 12)  # ...and its stem, not touching it.
+    cv2.line(page, (260, 45), (260, 180), 0, 12)  # A 1.
+    assert strokes_of(page) == 3
+    reading = mlp.read_number(page)
+    assert reading.text == "71"
+    assert reading.boxes[0][:2] == (34, 44)  # The 7's box spans both of its strokes.
+
+
+def test_touching_digits_are_split(mlp, test_set):
+    images, labels = test_set
+    pair = [int(np.flatnonzero(labels == digit)[2]) for digit in (3, 5)]
+    page = 255 - compose_number(images[pair], np.random.default_rng(2), touching=True)
+    assert strokes_of(page) == 1  # One stroke: the digits touch.
+    reading = mlp.read_number(page)
+    assert reading.text == "35"
+    assert len(reading.boxes) == 2 and reading.boxes[0][0] < reading.boxes[1][0]
+
+
+def test_a_number_on_a_sketchpad(mlp):
+    layer = np.zeros((240, 640, 4), np.uint8)
+    for x in (120, 320):
+        cv2.line(layer, (x, 50), (x, 190), (0, 0, 0, 255), 16)  # 1 ...
+    cv2.ellipse(layer, (480, 120), (45, 70), 0, 0, 360, (0, 0, 0, 255), 16)  # ... 0
+    value = {"background": np.full_like(layer, 255), "layers": [layer], "composite": None}
+    reading = mlp.read_number(value)
+    assert reading.text == "110"
+    assert reading.boxes[2][0] == pytest.approx(480 - 45 - 8, abs=3)  # In the canvas's pixels.
+
+
+@pytest.mark.parametrize("blank", [np.full((200, 600), 255, np.uint8), np.zeros((200, 600, 4), np.uint8)], ids=["white page", "empty canvas"])
+def test_a_blank_page_has_no_number(mlp, blank):
+    with pytest.raises(NoDigitError):
+        mlp.read_number(blank)
