@@ -34,7 +34,7 @@ ONE_DIGIT_ASPECT = 0.9
 SEVERAL_DIGITS_ASPECT = 1.25
 # A cut leaves at least this much of the piece's height on either side (a 1 is narrow).
 NARROWEST_DIGIT = 0.15
-# Cuts tried at each step: the columns with the least ink, this many.
+# Cuts read at each step: the columns with the least ink that leave no stub, this many.
 CUTS_TRIED = 3
 
 
@@ -127,11 +127,14 @@ def _read_piece(recognizer, crop, height, depth=0):
     width = _extent(crop)[1]
     if width <= ONE_DIGIT_ASPECT * height or depth >= 5:
         return whole
-    best, best_score = None, -1.0
+    best, best_score, tried = None, -1.0, 0
     for cut in _cuts(crop, height):
         sides = crop[:, :cut], crop[:, cut:]
         if min(_extent(side)[0] for side in sides) < SHORT_PART * height:
             continue  # A cut through a digit, leaving a stub.
+        if tried == CUTS_TRIED:
+            break
+        tried += 1
         left = _read_piece(recognizer, sides[0], height, depth + 1)
         right = [(p, (start + cut, end + cut)) for p, (start, end) in _read_piece(recognizer, sides[1], height, depth + 1)]
         score = min(p.confidence for p, _ in left + right)
@@ -151,7 +154,8 @@ def _extent(crop):
 
 
 def _cuts(crop, height):
-    """The columns where the ink is thinnest, far enough from the edges to leave a digit."""
+    """Columns to cut at, the least ink first, apart from one another and far enough from
+    the edges to leave a digit."""
     columns = np.flatnonzero(crop.any(axis=0))
     margin = max(1, int(NARROWEST_DIGIT * height))
     first, last = columns[0] + margin, columns[-1] + 1 - margin
@@ -162,8 +166,6 @@ def _cuts(crop, height):
     for column in np.argsort(profile[first:last], kind="stable") + first:
         if all(abs(column - cut) >= margin for cut in cuts):
             cuts.append(int(column))
-        if len(cuts) == CUTS_TRIED:
-            break
     return cuts
 
 
