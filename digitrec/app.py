@@ -66,6 +66,21 @@ def enlarge(processed, size=140):
     return cv2.resize(processed, (size, size), interpolation=cv2.INTER_NEAREST)
 
 
+def sketchpad(label, elem_id, canvas_size, brush_radius):
+    """A canvas with one black brush, whose value comes as RGBA numpy arrays."""
+    return gr.Sketchpad(
+        label=label,
+        elem_id=elem_id,
+        canvas_size=canvas_size,
+        height=canvas_size[1] + 80,  # Tall enough to show the whole canvas at full size.
+        brush=gr.Brush(default_size=brush_radius, colors=["#000000"], color_mode="fixed"),
+        layers=False,
+        transforms=(),
+        type="numpy",
+        image_mode="RGBA",
+    )
+
+
 def with_boxes(image, boxes):
     """The input, as an RGB picture on white, with a box around each digit found."""
     if isinstance(image, dict):  # A sketchpad: its strokes, drawn in black.
@@ -159,8 +174,9 @@ def build_demo(recognizers, delete_cache=DELETE_CACHE):
 
     def read_number(image, model):
         """The Number tab: every digit in a drawing or an upload, left to right."""
-        if isinstance(image, dict) and image.get("path"):
-            image = image["path"]  # An upload, as Gradio's file record.
+        upload = isinstance(image, dict) and image.get("path")
+        if upload:  # Gradio's file record: read the file, and name it as the visitor knows it.
+            image, name = image["path"], image.get("orig_name") or Path(image["path"]).name
         if image is None:
             return "", [], None
         try:
@@ -168,7 +184,7 @@ def build_demo(recognizers, delete_cache=DELETE_CACHE):
         except NoDigitError:
             return "Write a number first", [], None
         except ValueError as error:
-            return str(error), [], None
+            return (str(error).replace(image, name) if upload else str(error)), [], None
         crops = [(enlarge(p.processed), f"{p.digit}: {p.confidence:.0%}") for p in reading.digits]
         return reading.text, crops, with_boxes(image, reading.boxes)
 
@@ -178,20 +194,7 @@ def build_demo(recognizers, delete_cache=DELETE_CACHE):
             with gr.Column(scale=3):
                 with gr.Tabs():
                     with gr.Tab("Draw"):
-                        sketchpad = gr.Sketchpad(
-                            label="Draw a digit",
-                            elem_id="sketchpad",
-                            canvas_size=CANVAS_SIZE,
-                            # Tall enough to show the whole canvas at full size.
-                            height=CANVAS_SIZE[1] + 80,
-                            brush=gr.Brush(
-                                default_size=BRUSH_RADIUS, colors=["#000000"], color_mode="fixed"
-                            ),
-                            layers=False,
-                            transforms=(),
-                            type="numpy",
-                            image_mode="RGBA",
-                        )
+                        digit_sketchpad = sketchpad("Draw a digit", "sketchpad", CANVAS_SIZE, BRUSH_RADIUS)
                     with gr.Tab("Upload"):
                         # RGBA keeps transparency: in RGB mode Gradio turns a transparent
                         # PNG's background black, hiding black ink.
@@ -206,18 +209,8 @@ def build_demo(recognizers, delete_cache=DELETE_CACHE):
                         if examples:
                             gr.Examples([[str(path)] for path in examples], inputs=upload)
                     with gr.Tab("Number"):
-                        number_sketchpad = gr.Sketchpad(
-                            label="Write a number",
-                            elem_id="number_sketchpad",
-                            canvas_size=NUMBER_CANVAS_SIZE,
-                            height=NUMBER_CANVAS_SIZE[1] + 80,
-                            brush=gr.Brush(
-                                default_size=NUMBER_BRUSH_RADIUS, colors=["#000000"], color_mode="fixed"
-                            ),
-                            layers=False,
-                            transforms=(),
-                            type="numpy",
-                            image_mode="RGBA",
+                        number_sketchpad = sketchpad(
+                            "Write a number", "number_sketchpad", NUMBER_CANVAS_SIZE, NUMBER_BRUSH_RADIUS
                         )
                         number_upload = gr.Image(
                             label="Or upload a picture of a number",
@@ -249,9 +242,9 @@ def build_demo(recognizers, delete_cache=DELETE_CACHE):
         source = gr.State("draw")
         shown = [label, text, preview, answered]
 
-        sketchpad.change(
+        digit_sketchpad.change(
             draw,
-            inputs=[sketchpad, model],
+            inputs=[digit_sketchpad, model],
             outputs=[*shown, source],
             trigger_mode="always_last",
             show_progress="hidden",
@@ -267,7 +260,7 @@ def build_demo(recognizers, delete_cache=DELETE_CACHE):
             api_name="predict",
             preprocess=False,
         ).then(show, inputs=[processed, model], outputs=[preview, answered, source], api_visibility="private")
-        model.change(redraw, inputs=[source, sketchpad, model], outputs=shown, api_visibility="private")
+        model.change(redraw, inputs=[source, digit_sketchpad, model], outputs=shown, api_visibility="private")
         model.change(
             reupload,
             inputs=[source, upload, model],

@@ -168,3 +168,10 @@ def test_number_tab_reads_a_number_drawn_digit_by_digit(page):
         page.wait_for_timeout(300)
     assert prediction(page, box="#number") == "2047"
     assert page.locator("#number_digits img").count() == 4
+
+
+def test_number_tab_reads_an_uploaded_number(page):
+    page.get_by_role("tab", name="Number").click()
+    page.locator("#number_upload input[type=file]").set_input_files(str(EXAMPLES_DIR / "numbers" / "2026.png"))
+    assert prediction(page, box="#number") == "2026"
+    page.locator("#number_boxes img").first.wait_for()  # The picture with a box round each digit.
