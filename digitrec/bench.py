@@ -468,7 +468,8 @@ def load(users, requests):
                     job = next(jobs, None)
                 if job is None:
                     return
-                path, model = examples[job % len(examples)], names[job % len(names)]
+                # Every example with every model, in turn.
+                path, model = examples[job % len(examples)], names[job // len(examples) % len(names)]
                 started = time.perf_counter()
                 try:
                     _, text = answer(user, path, model)
