@@ -142,6 +142,21 @@ def test_mnist_digits_pass_through_nearly_unchanged(test_set):
     assert np.abs(processed - images / 255.0).mean() < 0.002
 
 
+def test_images_already_in_mnist_layout_are_passed_through_as_the_pipeline_would_give_them(test_set):
+    from digitrec.preprocessing import _already_mnist, centre_digit, ink_map
+
+    images = test_set[0][:300]
+    passed = [_already_mnist(image) for image in images]
+    assert sum(image is not None for image in passed) >= 295  # MNIST's own layout, nearly all.
+    for image, fast in zip(images, passed):
+        if fast is not None:
+            assert looks_alike(fast, centre_digit(ink_map(image)), tolerance=0.01)
+    # Moved off centre, a digit is no longer in that layout, and is centred again.
+    moved = np.roll(images[0], 3, axis=1)
+    assert _already_mnist(moved) is None
+    assert looks_alike(preprocess(moved), passed[0])
+
+
 @pytest.mark.parametrize(
     "blank",
     [
