@@ -51,12 +51,15 @@ class Recognizer:
         self._input_shape = tuple(network.input_shape[1:])
         # A graph with a fixed signature runs a single image in a fraction of a millisecond,
         # where calling the model eagerly takes milliseconds and `model.predict` tens of them.
-        self._forward = tf.function(
-            lambda batch: network(batch, training=False),
-            input_signature=[tf.TensorSpec((None, *self._input_shape), tf.float32)],
-        )
-        # The first call traces the graph; pay for it now, not on a user's request.
+        # One image at a time, as the app asks, the graph is also compiled whole by XLA for
+        # its one shape: a quarter faster again for the CNN.
+        call = lambda batch: network(batch, training=False)
+        spec = lambda size: [tf.TensorSpec((size, *self._input_shape), tf.float32)]
+        self._forward = tf.function(call, input_signature=spec(None))
+        self._forward_one = tf.function(call, input_signature=spec(1), jit_compile=True)
+        # The first calls trace and compile; pay for them now, not on a user's request.
         self.probabilities(np.zeros((1, 28, 28), np.float32))
+        self.probabilities(np.zeros((2, 28, 28), np.float32))
 
     def __repr__(self):
         accuracy = self.card.get("test_accuracy")
@@ -65,6 +68,8 @@ class Recognizer:
     def probabilities(self, batch):
         """Class probabilities, (N, 10), for preprocessed (N, 28, 28) images."""
         batch = np.asarray(batch, np.float32).reshape((-1, *self._input_shape))
+        if len(batch) == 1:
+            return self._forward_one(batch).numpy()
         chunks = [
             self._forward(batch[start : start + BATCH_SIZE]).numpy()
             for start in range(0, len(batch), BATCH_SIZE)

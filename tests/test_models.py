@@ -52,8 +52,8 @@ def test_shipped_cnn_has_the_layers_the_user_named(cnn):
 def test_shipped_cnn_beats_the_dense_network_on_the_full_test_set(cnn, mlp, test_set, mnist):
     images, labels = test_set
     result = evaluate(cnn, images, labels)
-    # 99.45% measured when it was trained (55 errors); the dense network makes about 160.
-    assert result.accuracy >= 0.994
+    # 99.50% measured when it was trained (50 errors); the dense network makes about 160.
+    assert result.accuracy >= 0.9949
     assert result.accuracy > evaluate(mlp, images, labels).accuracy + 0.008
     card = json.loads((MODELS_DIR / "cnn.json").read_text())
     assert card["test_accuracy"] == pytest.approx(result.accuracy, abs=1e-4)
