@@ -271,7 +271,8 @@ def _print_row(name, recognizers, images, labels):
 
 def compose_number(digits, rng, touching=False):
     """MNIST digits written side by side as one number, on a page of white ink on black
-    (uint8): sizes, gaps and baselines vary; with `touching`, one pair's strokes meet."""
+    (uint8): sizes, gaps and baselines vary; with `touching`, one pair's strokes meet (None
+    when that pair's shapes cannot meet side by side)."""
     height = rng.uniform(60, 110)  # Of a digit's ink, in pixels.
     inks = []
     for digit in digits:
@@ -285,8 +286,10 @@ def compose_number(digits, rng, touching=False):
     x = end = margin
     for index, ink in enumerate(inks):
         top = round(page.shape[0] / 2 - ink.shape[0] / 2 + rng.uniform(-0.1, 0.1) * height)
-        if index == pair + 1:
+        if touching and index == pair + 1:
             x = _touching_position(page, ink, top, end)
+            if x is None:
+                return None
         region = page[top : top + ink.shape[0], x : x + ink.shape[1]]
         np.maximum(region, ink, out=region)
         end = x + ink.shape[1]
@@ -297,7 +300,7 @@ def compose_number(digits, rng, touching=False):
 
 def _touching_position(page, ink, top, start):
     """The first column, going left from `start`, at which `ink` placed there touches the
-    strokes already on the page."""
+    strokes already on the page; None if it overlaps them by its whole width first."""
     strokes = lambda image: cv2.connectedComponents((image > 76).astype(np.uint8))[0] - 1
     height, width = ink.shape
     for left in range(start, max(0, start - width), -1):
@@ -308,7 +311,7 @@ def _touching_position(page, ink, top, start):
         np.maximum(region, ink, out=region)
         if strokes(window) < before:
             return left
-    return start - width // 3
+    return None
 
 
 def edit_distance(a, b):
@@ -330,10 +333,11 @@ def numbers(model_names, count, seed):
     print("|" + " --- |" * (2 + 2 * len(recognizers)))
     for touching in (False, True):
         cases = []
-        for _ in range(count):
+        while len(cases) < count:
             chosen = rng.choice(len(test_labels), rng.integers(2, 7), replace=False)
             page = compose_number(test_images[chosen], rng, touching)
-            cases.append(("".join(map(str, test_labels[chosen])), page))
+            if page is not None:
+                cases.append(("".join(map(str, test_labels[chosen])), page))
         for medium in ("paper photo", "sketchpad"):
             inputs = [(text, _on_paper(page, rng) if medium == "paper photo" else _on_sketchpad(page)) for text, page in cases]
             cells = []

@@ -120,26 +120,37 @@ def _same_digit(box1, box2):
     return overlap >= SAME_DIGIT_OVERLAP * narrower and heights[0] <= PART_HEIGHT * heights[1]
 
 
-def _read_piece(recognizer, crop, height, depth=0):
-    """[(prediction, (first column, end column))] for the digits in one piece of ink, where
-    digits stand `height` pixels tall."""
-    whole = [(_predict(recognizer, crop), (0, crop.shape[1]))]
-    width = _extent(crop)[1]
+def _read_piece(recognizer, crop, height, start=0, end=None, depth=0, cache=None):
+    """[(prediction, (first column, end column))] for the digits in columns start:end of one
+    piece of ink, where digits stand `height` pixels tall. Each range of columns is read
+    once (`cache`), however many ways of cutting lead to it."""
+    end = crop.shape[1] if end is None else end
+    cache = {} if cache is None else cache
+    if (start, end) not in cache:
+        cache[start, end] = _cut_or_whole(recognizer, crop, height, start, end, depth, cache)
+    return cache[start, end]
+
+
+def _cut_or_whole(recognizer, crop, height, start, end, depth, cache):
+    part = crop[:, start:end]
+    whole = [(_predict(recognizer, part), (start, end))]
+    width = _extent(part)[1]
     if width <= ONE_DIGIT_ASPECT * height or depth >= 5:
         return whole
     best, best_score, tried = None, -1.0, 0
-    for cut in _cuts(crop, height):
-        sides = crop[:, :cut], crop[:, cut:]
-        if min(_extent(side)[0] for side in sides) < SHORT_PART * height:
+    for cut in _cuts(part, height) + start:
+        if min(_extent(crop[:, start:cut])[0], _extent(crop[:, cut:end])[0]) < SHORT_PART * height:
             continue  # A cut through a digit, leaving a stub.
         if tried == CUTS_TRIED:
             break
         tried += 1
-        left = _read_piece(recognizer, sides[0], height, depth + 1)
-        right = [(p, (start + cut, end + cut)) for p, (start, end) in _read_piece(recognizer, sides[1], height, depth + 1)]
-        score = min(p.confidence for p, _ in left + right)
+        digits = [
+            *_read_piece(recognizer, crop, height, start, cut, depth + 1, cache),
+            *_read_piece(recognizer, crop, height, cut, end, depth + 1, cache),
+        ]
+        score = min(p.confidence for p, _ in digits)
         if score > best_score:
-            best, best_score = left + right, score
+            best, best_score = digits, score
     if best is None:
         return whole
     if width >= SEVERAL_DIGITS_ASPECT * height or best_score > whole[0][0].confidence:
@@ -160,13 +171,13 @@ def _cuts(crop, height):
     margin = max(1, int(NARROWEST_DIGIT * height))
     first, last = columns[0] + margin, columns[-1] + 1 - margin
     if last <= first:
-        return []
+        return np.array([], int)
     profile = cv2.blur(crop.sum(axis=0, dtype=np.float32)[None], (3, 1))[0]
     cuts = []
     for column in np.argsort(profile[first:last], kind="stable") + first:
         if all(abs(column - cut) >= margin for cut in cuts):
             cuts.append(int(column))
-    return cuts
+    return np.array(cuts, int)
 
 
 def _predict(recognizer, crop):
