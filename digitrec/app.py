@@ -8,6 +8,7 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from digitrec.errors import NoDigitError
+from digitrec.preprocessing import sketchpad_strokes
 from digitrec.paths import EXAMPLES_DIR
 from digitrec.recognizer import Recognizer
 
@@ -81,11 +82,17 @@ def sketchpad(label, elem_id, canvas_size, brush_radius):
     )
 
 
+def as_the_visitor_knows_it(error, upload):
+    """An error's message for an uploaded file (Gradio's file record), naming the file as
+    the visitor uploaded it rather than by where the server keeps it."""
+    name = upload.get("orig_name") or Path(upload["path"]).name
+    return str(error).replace(upload["path"], name)
+
+
 def with_boxes(image, boxes):
     """The input, as an RGB picture on white, with a box around each digit found."""
     if isinstance(image, dict):  # A sketchpad: its strokes, drawn in black.
-        alpha = np.maximum.reduce([layer[:, :, 3] for layer in image["layers"]])
-        picture = np.ascontiguousarray(cv2.cvtColor(255 - alpha, cv2.COLOR_GRAY2RGB))
+        picture = np.ascontiguousarray(cv2.cvtColor(255 - sketchpad_strokes(image), cv2.COLOR_GRAY2RGB))
     else:
         with Image.open(image) as opened:
             picture = np.asarray(ImageOps.exif_transpose(opened).convert("RGB")).copy()
@@ -148,9 +155,7 @@ def build_demo(recognizers, delete_cache=DELETE_CACHE):
         try:
             prediction = recognizers[model].predict(image["path"])
         except ValueError as error:
-            # Name the file as the visitor knows it, not by where the server keeps it.
-            name = image.get("orig_name") or Path(image["path"]).name
-            raise gr.Error(str(error).replace(image["path"], name), print_exception=False) from error
+            raise gr.Error(as_the_visitor_knows_it(error, image), print_exception=False) from error
         return prediction.label(), prediction.text(), prediction.processed
 
     def show(processed, model):
@@ -174,9 +179,9 @@ def build_demo(recognizers, delete_cache=DELETE_CACHE):
 
     def read_number(image, model):
         """The Number tab: every digit in a drawing or an upload, left to right."""
-        upload = isinstance(image, dict) and image.get("path")
-        if upload:  # Gradio's file record: read the file, and name it as the visitor knows it.
-            image, name = image["path"], image.get("orig_name") or Path(image["path"]).name
+        upload = image if isinstance(image, dict) and image.get("path") else None
+        if upload:  # Gradio's file record: read the file itself.
+            image = upload["path"]
         if image is None:
             return "", [], None
         try:
@@ -184,7 +189,7 @@ def build_demo(recognizers, delete_cache=DELETE_CACHE):
         except NoDigitError:
             return "Write a number first", [], None
         except ValueError as error:
-            return (str(error).replace(image, name) if upload else str(error)), [], None
+            return (as_the_visitor_knows_it(error, upload) if upload else str(error)), [], None
         crops = [(enlarge(p.processed), f"{p.digit}: {p.confidence:.0%}") for p in reading.digits]
         return reading.text, crops, with_boxes(image, reading.boxes)
 

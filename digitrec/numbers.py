@@ -11,16 +11,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from digitrec.errors import NoDigitError
-from digitrec.preprocessing import (
-    INK_THRESHOLD,
-    MIN_CONTRAST,
-    NO_DIGIT_MESSAGE,
-    SPECK_FRACTION,
-    _median,
-    centre_digit,
-    page_ink,
-)
+from digitrec.preprocessing import centre_digit, page_ink, strokes
 
 # Two pieces are one digit when their columns overlap by this much of the narrower one's
 # width and the shorter is at most this much of the taller's height: a part, not a digit.
@@ -48,20 +39,8 @@ class NumberReading:
 def read_number(recognizer, image):
     """Find every digit in `image` and read it with `recognizer`."""
     ink, scale = page_ink(image)
-    background, top = _median(ink), float(ink.max())
-    if top - background < MIN_CONTRAST:
-        raise NoDigitError(NO_DIGIT_MESSAGE)
-    ink = np.clip((ink - background) / (top - background), 0.0, 1.0)
-
-    count, labels, stats, _ = cv2.connectedComponentsWithStats((ink > INK_THRESHOLD).astype(np.uint8), connectivity=8)
-    areas = stats[1:, cv2.CC_STAT_AREA]
-    if count <= 1:
-        raise NoDigitError(NO_DIGIT_MESSAGE)
-    pieces = [
-        {"labels": {label}, "box": _box(stats[label])}
-        for label in range(1, count)
-        if areas[label - 1] >= SPECK_FRACTION * areas.max()
-    ]
+    ink, labels, stats, kept = strokes(ink)
+    pieces = [{"labels": {label}, "box": _box(stats[label])} for label in np.flatnonzero(kept)]
     groups = _merge_parts(pieces)
     # The height of the line's digits, which tells one digit from several side by side.
     height = max(group["box"][3] - group["box"][1] for group in groups)
@@ -72,9 +51,8 @@ def read_number(recognizer, image):
         crop = np.where(own, ink[top_row:bottom, left:right], 0.0).astype(np.float32)
         for prediction, (start, end) in _read_piece(recognizer, crop, height):
             digits.append(prediction)
-            columns = np.flatnonzero(crop[:, start:end].any(axis=0))
-            rows = np.flatnonzero(crop[:, start:end].any(axis=1))
-            box = (left + start + columns[0], top_row + rows[0], columns[-1] - columns[0] + 1, rows[-1] - rows[0] + 1)
+            x, y, width, tall = _ink_box(crop[:, start:end])
+            box = (left + start + x, top_row + y, width, tall)
             boxes.append(tuple(int(round(value * scale)) for value in box))
     return NumberReading("".join(str(p.digit) for p in digits), digits, boxes)
 
@@ -158,10 +136,15 @@ def _cut_or_whole(recognizer, crop, height, start, end, depth, cache):
     return whole
 
 
+def _ink_box(crop):
+    """(left, top, width, height) of the ink in a crop; all 0 when it has none."""
+    return cv2.boundingRect((crop > 0).view(np.uint8))
+
+
 def _extent(crop):
     """Height and width of the ink in a crop (0, 0 when it has none)."""
-    rows, columns = np.flatnonzero(crop.any(axis=1)), np.flatnonzero(crop.any(axis=0))
-    return (rows[-1] - rows[0] + 1, columns[-1] - columns[0] + 1) if len(rows) else (0, 0)
+    _, _, width, height = _ink_box(crop)
+    return height, width
 
 
 def _cuts(crop, height):

@@ -94,10 +94,8 @@ def page_ink(image):
     """The ink map of the whole image, where several digits may be, and the factor that takes
     its pixel coordinates back to the input's."""
     if isinstance(image, dict):
-        alphas = [_alpha(layer) for layer in image.get("layers") or [] if layer is not None]
-        alphas = [alpha for alpha in alphas if alpha is not None and alpha.any()]
-        if alphas:
-            alpha = np.maximum.reduce(alphas)
+        alpha = sketchpad_strokes(image)
+        if alpha is not None and alpha.any():
             ink = _normalize_array(alpha)
             return ink, max(alpha.shape) / max(ink.shape)
         image = next((image[key] for key in ("composite", "background") if image.get(key) is not None), None)
@@ -365,9 +363,7 @@ def _normalize_strokes(crop):
 
 def _sketchpad_ink(value):
     """The ink of a Gradio sketchpad value: the alpha of its stroke layers, else its images."""
-    alphas = [_alpha(layer) for layer in value.get("layers") or [] if layer is not None]
-    alphas = [alpha for alpha in alphas if alpha is not None]
-    alpha = np.maximum.reduce(alphas) if len(alphas) > 1 else alphas[0] if alphas else None
+    alpha = sketchpad_strokes(value)
     # Only the strokes matter: cut them out, with a margin of empty canvas, before anything
     # else looks at the pixels.
     left, top, width, height = cv2.boundingRect(alpha) if alpha is not None else (0, 0, 0, 0)
@@ -379,6 +375,14 @@ def _sketchpad_ink(value):
         if value.get(key) is not None:
             return ink_map(value[key])
     raise NoDigitError("Draw a digit first: the canvas is empty.")
+
+
+def sketchpad_strokes(value):
+    """The strokes of a Gradio sketchpad value, as the 8-bit alpha of its layers put
+    together; None when it has no layer with an alpha channel."""
+    alphas = [_alpha(layer) for layer in value.get("layers") or [] if layer is not None]
+    alphas = [alpha for alpha in alphas if alpha is not None]
+    return np.maximum.reduce(alphas) if len(alphas) > 1 else alphas[0] if alphas else None
 
 
 def _alpha(layer):
@@ -393,20 +397,8 @@ def _alpha(layer):
 
 def centre_digit(ink):
     """Crop the digit out of an ink map, fit it in 20x20 and centre it by mass in 28x28."""
-    # Stretch the ink so the background is 0 and the strongest stroke is 1.
-    background = _median(ink)
-    top = float(ink.max())
-    if top - background < MIN_CONTRAST:
-        raise NoDigitError(NO_DIGIT_MESSAGE)
-    ink = np.clip((ink - background) / (top - background), 0.0, 1.0, dtype=np.float32)
-
-    # Find the digit: connected strokes, without specks far smaller than the largest stroke.
-    mask = (ink > INK_THRESHOLD).astype(np.uint8)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-    areas = stats[1:, cv2.CC_STAT_AREA]
-    if count <= 1:
-        raise NoDigitError(NO_DIGIT_MESSAGE)
-    kept = np.concatenate([[False], areas >= SPECK_FRACTION * areas.max()])
+    # The digit: its connected strokes, without the specks.
+    ink, labels, _, kept = strokes(ink)
     digit = kept[labels].astype(np.uint8)
     # Keep the soft edges around kept strokes, as MNIST's anti-aliasing has them.
     radius = max(1, round(max(ink.shape) / 100))
@@ -436,6 +428,25 @@ def centre_digit(ink):
     frame = np.zeros((28, 28), np.float32)
     frame[top : top + size[1], left : left + size[0]] = np.clip(digit, 0.0, 1.0)
     return frame
+
+
+def strokes(ink):
+    """Stretch an ink map so the background is 0 and the strongest stroke 1, and find its
+    strokes: the stretched map, the label of each pixel's connected stroke, the strokes'
+    statistics (OpenCV's), and for each label whether it is a stroke rather than a speck far
+    smaller than the largest. Raises `NoDigitError` when nothing stands out."""
+    background = _median(ink)
+    top = float(ink.max())
+    if top - background < MIN_CONTRAST:
+        raise NoDigitError(NO_DIGIT_MESSAGE)
+    ink = np.clip((ink - background) / (top - background), 0.0, 1.0, dtype=np.float32)
+    mask = (ink > INK_THRESHOLD).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    if count <= 1:
+        raise NoDigitError(NO_DIGIT_MESSAGE)
+    kept = np.concatenate([[False], areas >= SPECK_FRACTION * areas.max()])
+    return ink, labels, stats, kept
 
 
 def _crop(ink):
