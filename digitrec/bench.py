@@ -25,6 +25,7 @@ import cv2
 import numpy as np
 
 from digitrec import load_mnist, models
+from digitrec.drawing import pen
 from digitrec.errors import NoDigitError
 from digitrec.paths import EXAMPLES_DIR
 from digitrec.recognizer import load_recognizer
@@ -43,51 +44,6 @@ def seed_preprocess(image):
         image = cv2.cvtColor(image[:, :, :3], cv2.COLOR_RGB2GRAY)
     resized = cv2.resize(image, (28, 28))
     return (255 - resized).astype(np.float32) / 255.0
-
-
-# Drawing strokes: every style redraws the digit's centre line with a pen of its own width.
-
-
-def thin(mask):
-    """Zhang-Suen thinning of a binary mask to one-pixel-wide centre lines."""
-    image = np.pad(mask.astype(np.uint8), 1)
-    while True:
-        changed = False
-        for step in (0, 1):
-            p = image
-            # The eight neighbours, clockwise from the top: P2 .. P9.
-            n = [
-                p[:-2, 1:-1], p[:-2, 2:], p[1:-1, 2:], p[2:, 2:],
-                p[2:, 1:-1], p[2:, :-2], p[1:-1, :-2], p[:-2, :-2],
-            ]
-            count = sum(n)
-            transitions = sum(((n[i] == 0) & (n[(i + 1) % 8] == 1)) for i in range(8))
-            if step == 0:
-                side = (n[0] * n[2] * n[4] == 0) & (n[2] * n[4] * n[6] == 0)
-            else:
-                side = (n[0] * n[2] * n[6] == 0) & (n[0] * n[4] * n[6] == 0)
-            remove = (p[1:-1, 1:-1] == 1) & (count >= 2) & (count <= 6) & (transitions == 1) & side
-            if remove.any():
-                image[1:-1, 1:-1][remove] = 0
-                changed = True
-        if not changed:
-            return image[1:-1, 1:-1].astype(bool)
-
-
-def centre_line(digit, height):
-    """The digit's centre line as a float mask, scaled so the 28x28 frame is `height` tall."""
-    large = cv2.resize(digit, (112, 112), interpolation=cv2.INTER_CUBIC)
-    skeleton = thin(large > 110).astype(np.float32)
-    return cv2.resize(skeleton, (height, height), interpolation=cv2.INTER_LINEAR) > 0
-
-
-def pen(digit, height, radius):
-    """The digit redrawn with a round pen of `radius` pixels; float ink in [0, 1], anti-aliased."""
-    line = centre_line(digit, height).astype(np.uint8)
-    size = 2 * radius + 1
-    brush = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
-    ink = cv2.dilate(line, brush).astype(np.float32)
-    return cv2.GaussianBlur(ink, (3, 3), 0)
 
 
 def smooth(digit, height):

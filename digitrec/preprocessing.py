@@ -274,13 +274,19 @@ def _inside_sheet(gray):
     if min(gray.shape) < 64:
         return gray
     _, bright = cv2.threshold((gray * 255).astype(np.uint8), 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    count, _, stats, _ = cv2.connectedComponentsWithStats(bright, connectivity=4)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(bright, connectivity=4)
     if count <= 1:
         return gray
-    left, top, width, height, area = stats[1 + np.argmax(stats[1:, cv2.CC_STAT_AREA])]
+    label = 1 + np.argmax(stats[1:, cv2.CC_STAT_AREA])
+    left, top, width, height, area = stats[label]
     # Table all round: a bright region reaching the frame may be the lit half of a page.
     surrounded = left > 0 and top > 0 and left + width < gray.shape[1] and top + height < gray.shape[0]
     if not surrounded or area < 0.08 * gray.size or area < 0.6 * width * height:
+        return gray
+    # A sheet's outline is convex, even at an angle; a bold light digit's seldom is (its ink
+    # can fill most of its box, and would be taken for paper).
+    outline = cv2.findContours((labels == label).astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)[0][0]
+    if cv2.contourArea(outline) < 0.95 * cv2.contourArea(cv2.convexHull(outline)):
         return gray
     # Step in from the sheet's edges, where shadow and table blur into the paper.
     inset_x, inset_y = max(1, width // 20), max(1, height // 20)

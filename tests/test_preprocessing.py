@@ -290,3 +290,12 @@ def test_chalk_digit_is_not_taken_for_a_sheet():
     result = preprocess(board)
     top, bottom, left, right = ink_box(result > 0.5)
     assert bottom - top + 1 == 20 and right - left + 1 < 8
+
+
+def test_bold_chalk_digit_filling_its_box_is_not_taken_for_a_sheet(mlp):
+    board = np.full((300, 300), 20, np.uint8)
+    # A bold 6: its ink fills most of its box, as a sheet of paper's would.
+    cv2.ellipse(board, (150, 185), (50, 50), 0, 0, 360, 230, 48)
+    cv2.ellipse(board, (180, 160), (80, 100), 0, 180, 265, 230, 48)
+    image = preprocess(board)
+    assert mlp.predict(image).digit == 6
