@@ -57,12 +57,9 @@ def centre_line(digit, height):
 def pen(digit, height, radius):
     """The digit redrawn with a round pen of `radius` pixels; float ink in [0, 1], anti-aliased."""
     line, filled = centre_line(digit, height)
-    # Round a filled part the pen goes, as a small loop: bold pens fill it again.
-    filled = filled.astype(np.uint8)
-    line = line.astype(np.uint8) | (filled - cv2.erode(filled, np.ones((3, 3), np.uint8)))
     size = 2 * radius + 1
     brush = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
-    ink = cv2.dilate(line, brush).astype(np.float32)
+    ink = (cv2.dilate(line.astype(np.uint8), brush) | filled).astype(np.float32)
     return cv2.GaussianBlur(ink, (3, 3), 0)
 
 

@@ -58,16 +58,16 @@ def build_cnn(learning_rate=1e-3):
         [
             keras.Input(shape=(28, 28), name="image"),
             layers.Reshape((28, 28, 1), name="channel"),
-            *convolution(32),
-            *convolution(32),
-            *convolution(32, size=5, strides=2),  # 14x14
+            *convolution(32, padding="valid"),  # 26x26
+            *convolution(32, padding="valid"),  # 24x24
+            *convolution(32, size=5, strides=2),  # 12x12
             layers.Dropout(0.4),
-            *convolution(64),
-            *convolution(64),
-            *convolution(64, size=5, strides=2),  # 7x7
+            *convolution(64, padding="valid"),  # 10x10
+            *convolution(64, padding="valid"),  # 8x8
+            *convolution(64, size=5, strides=2),  # 4x4
             layers.Dropout(0.4),
-            *convolution(128, size=4, padding="valid"),  # 4x4
-            layers.MaxPooling2D(name="to_2x2"),
+            *convolution(128, padding="valid"),  # 2x2
+            layers.MaxPooling2D(name="to_1x1"),
             layers.Flatten(),
             layers.Dense(128, use_bias=False),
             layers.BatchNormalization(),
