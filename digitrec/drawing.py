@@ -1,15 +1,11 @@
 """MNIST digits redrawn with other pens: their centre line traced with a round pen of any
 width, as a sketchpad's brush, a marker or a fine pen would draw them.
 
-The robustness benchmark draws test digits this way; training can add training digits drawn
-this way, so that a model learns what uniform pen strokes look like after preprocessing.
+The robustness benchmark draws MNIST's test digits this way.
 """
 
 import cv2
 import numpy as np
-
-from digitrec.errors import NoDigitError
-from digitrec.preprocessing import preprocess
 
 
 def thin(mask):
@@ -62,15 +58,3 @@ def pen(digit, height, radius):
     ink = (cv2.dilate(line.astype(np.uint8), brush) | filled).astype(np.float32)
     return cv2.GaussianBlur(ink, (3, 3), 0)
 
-
-def redraw(digit, rng):
-    """One MNIST digit redrawn with a random pen, from a hairline to a bold marker, on a page
-    of its own and read back through `preprocess`: a new (28, 28) float32 training image,
-    or None when it came out blank."""
-    height = int(rng.integers(100, 400))
-    radius = round(height * rng.uniform(0.0, 0.09))
-    page = np.pad(pen(digit, height, radius), height // 4)
-    try:
-        return preprocess(((1.0 - page) * 255).astype(np.uint8))
-    except NoDigitError:
-        return None

@@ -12,7 +12,6 @@ import numpy as np
 from keras import layers
 
 from digitrec import data as mnist
-from digitrec import drawing
 from digitrec import models
 
 
@@ -36,10 +35,6 @@ class TrainConfig:
     shift: float = 0.08  # Fraction of the image, either way.
     zoom: float = 0.1  # Fraction, in or out.
     shear: float = 0.1  # Shear intensity, either way.
-    # Training digits also redrawn with a random pen (hairline to bold marker, see
-    # digitrec.drawing) and preprocessed, added to the training set: how the app's sketchpad
-    # strokes look. The dense network has too little capacity to gain from them.
-    redrawn: int = 0
     # "default" trains on one device; "mirrored" on every local GPU (or CPU device) at once;
     # "multi-worker" on the machines that the TF_CONFIG environment variable lists.
     strategy: str = "default"
@@ -49,7 +44,7 @@ class TrainConfig:
 # it is given longer before it stops improving, and wider shifts to learn from.
 RECIPES = {
     "mlp": {},
-    "cnn": {"epochs": 45, "patience": 45, "learning_rate_decay": 0.95, "shift": 0.1, "redrawn": 20000},
+    "cnn": {"epochs": 45, "patience": 45, "learning_rate_decay": 0.95, "shift": 0.1},
 }
 
 
@@ -110,15 +105,6 @@ def training_batches(images, labels, config):
     )
 
 
-def redrawn(images, labels, count, seed):
-    """`count` of the images, chosen at random, redrawn with random pens: (images, labels)."""
-    rng = np.random.default_rng(seed)
-    chosen = rng.choice(len(images), min(count, len(images)), replace=False)
-    drawn = [(drawing.redraw(images[i], rng), labels[i]) for i in chosen]
-    drawn = [(image, label) for image, label in drawn if image is not None]
-    return np.stack([image for image, _ in drawn]), np.array([label for _, label in drawn])
-
-
 @dataclass
 class TrainResult:
     model: keras.Model
@@ -146,9 +132,6 @@ def train(config=None, data=None, out=None, verbose="auto"):
     split = len(x_train) - config.validation_size
     x_fit, y_fit = mnist.scale(x_train[:split]), keras.utils.to_categorical(y_train[:split], 10)
     x_val, y_val = mnist.scale(x_train[split:]), keras.utils.to_categorical(y_train[split:], 10)
-    if config.redrawn:
-        x_new, y_new = redrawn(x_train[:split], y_train[:split], config.redrawn, config.seed)
-        x_fit, y_fit = np.concatenate([x_fit, x_new]), np.concatenate([y_fit, keras.utils.to_categorical(y_new, 10)])
 
     strategy = distribution(config.strategy)
     with strategy.scope():

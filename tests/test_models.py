@@ -49,11 +49,11 @@ def test_shipped_cnn_has_the_layers_the_user_named(cnn):
     assert cnn.network.loss == "categorical_crossentropy"
 
 
-def test_shipped_cnn_beats_the_dense_network_on_the_full_test_set(cnn, mlp, test_set, mnist):
+def test_shipped_cnn_reaches_99_6_percent_on_the_full_test_set(cnn, mlp, test_set, mnist):
     images, labels = test_set
     result = evaluate(cnn, images, labels)
-    # 99.50% measured when it was trained (50 errors); the dense network makes about 160.
-    assert result.accuracy >= 0.9949
+    # 99.61% measured when it was trained (39 errors); the dense network makes about 160.
+    assert result.accuracy >= 0.996
     assert result.accuracy > evaluate(mlp, images, labels).accuracy + 0.008
     card = json.loads((MODELS_DIR / "cnn.json").read_text())
     assert card["test_accuracy"] == pytest.approx(result.accuracy, abs=1e-4)
