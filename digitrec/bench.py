@@ -28,8 +28,8 @@ import numpy as np
 from digitrec import load_mnist, models
 from digitrec.drawing import pen
 from digitrec.errors import NoDigitError
-from digitrec.preprocessing import preprocess
 from digitrec.paths import EXAMPLES_DIR
+from digitrec.preprocessing import preprocess
 from digitrec.recognizer import load_recognizer
 
 

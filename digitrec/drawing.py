@@ -57,4 +57,3 @@ def pen(digit, height, radius):
     brush = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
     ink = (cv2.dilate(line.astype(np.uint8), brush) | filled).astype(np.float32)
     return cv2.GaussianBlur(ink, (3, 3), 0)
-
