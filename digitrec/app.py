@@ -8,8 +8,8 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from digitrec.errors import NoDigitError
-from digitrec.preprocessing import sketchpad_strokes
 from digitrec.paths import EXAMPLES_DIR
+from digitrec.preprocessing import sketchpad_strokes
 from digitrec.recognizer import Recognizer
 
 TITLE = "Handwritten Digit Recognition"

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from digitrec.preprocessing import centre_digit, page_ink, strokes
+from digitrec.preprocessing import centre_digit, ink_box, page_ink, strokes
 
 # Two pieces are one digit when their columns overlap by this much of the narrower one's
 # width and the shorter is at most this much of the taller's height: a part, not a digit.
@@ -51,7 +51,7 @@ def read_number(recognizer, image):
         crop = np.where(own, ink[top_row:bottom, left:right], 0.0).astype(np.float32)
         for prediction, (start, end) in _read_piece(recognizer, crop, height):
             digits.append(prediction)
-            x, y, width, tall = _ink_box(crop[:, start:end])
+            x, y, width, tall = ink_box(crop[:, start:end])
             box = (left + start + x, top_row + y, width, tall)
             boxes.append(tuple(int(round(value * scale)) for value in box))
     return NumberReading("".join(str(p.digit) for p in digits), digits, boxes)
@@ -136,14 +136,9 @@ def _cut_or_whole(recognizer, crop, height, start, end, depth, cache):
     return whole
 
 
-def _ink_box(crop):
-    """(left, top, width, height) of the ink in a crop; all 0 when it has none."""
-    return cv2.boundingRect((crop > 0).view(np.uint8))
-
-
 def _extent(crop):
     """Height and width of the ink in a crop (0, 0 when it has none)."""
-    _, _, width, height = _ink_box(crop)
+    _, _, width, height = ink_box(crop)
     return height, width
 
 

@@ -71,7 +71,7 @@ def _already_mnist(image):
         return None
     if image[0].any() or image[-1].any() or image[:, 0].any() or image[:, -1].any():
         return None  # Ink or a light background on the frame's edge.
-    _, _, width, height = cv2.boundingRect(image)
+    _, _, width, height = ink_box(image)
     top = int(image.max())
     if max(width, height) != 20 or top < MIN_CONTRAST * 255:
         return None
@@ -455,9 +455,14 @@ def strokes(ink):
     return ink, labels, stats, kept
 
 
+def ink_box(ink):
+    """(left, top, width, height) of the nonzero pixels; all 0 when there are none."""
+    return cv2.boundingRect((ink > 0).view(np.uint8))
+
+
 def _crop(ink):
     """The bounding box of the nonzero pixels."""
-    left, top, width, height = cv2.boundingRect((ink > 0).view(np.uint8))
+    left, top, width, height = ink_box(ink)
     return ink[top : top + height, left : left + width]
 
 
