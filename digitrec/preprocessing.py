@@ -346,11 +346,40 @@ def _stroke_width(crop):
     return 2 * float(mask.sum()) / max(outline, 1.0) / 80
 
 
+def _line_width(crop):
+    """Median stroke width relative to the crop's longer side, along the strokes' centre lines.
+
+    Read off the ridge of the distance to the background, where a stroke is widest across. A
+    blob where a fine pen filled a loop shut is a few ridge pixels among many, so, unlike the
+    mean, this does not make a hairline digit look bold. Crops are measured as they are, fine
+    lines and all; small ones scaled up to 80 pixels.
+    """
+    height, width = crop.shape
+    if max(height, width) < 80:
+        factor = 80 / max(height, width)
+        size = (max(1, round(width * factor)), max(1, round(height * factor)))
+        crop = cv2.resize(crop, size, interpolation=cv2.INTER_LINEAR)
+    mask = np.pad(crop > 0.5 * crop.max(), 1).astype(np.uint8)
+    distance = cv2.distanceTransform(mask, cv2.DIST_L2, 5)
+    ridge = (mask > 0) & (distance >= cv2.dilate(distance, np.ones((3, 3), np.uint8)))
+    # A stroke n pixels wide is (n + 1) / 2 from the background at its centre.
+    return (2 * float(np.median(distance[ridge])) - 1) / max(crop.shape)
+
+
 def _normalize_strokes(crop):
-    """Thicken strokes far thinner than MNIST's pen, thin those far bolder; others stay."""
+    """Thicken strokes far thinner than MNIST's pen, thin those far bolder; others stay.
+
+    Thin is judged by the median line width, so a fine-pen digit with a blob is still thin;
+    bold by the mean width: the ridge of a marker's 8 with its loops inked shut runs through
+    the filled loops, and eroding by its median wore such 8s to pieces. Measured on all 10,000 test digits
+    (`python -m digitrec.bench robustness`): with the mean for both, the dense model read
+    96.96% of thin-pen digits; with the median for both, the CNN read 98.85% of marker ones.
+    """
     if max(crop.shape) <= 20:
         return crop  # MNIST's own size or smaller: too few pixels to judge a stroke by.
-    width = _stroke_width(crop)
+    width = _line_width(crop)
+    if width >= THINNEST_STROKE:
+        width = _stroke_width(crop)
     if THINNEST_STROKE <= width <= BOLDEST_STROKE:
         return crop
     if max(crop.shape) < 80:
