@@ -26,7 +26,7 @@ import cv2
 import numpy as np
 
 from digitrec import load_mnist, models
-from digitrec.drawing import pen
+from digitrec.drawing import compose_number, pen
 from digitrec.errors import NoDigitError
 from digitrec.paths import EXAMPLES_DIR
 from digitrec.preprocessing import preprocess
@@ -234,51 +234,6 @@ def accuracy(recognizer, inputs, labels):
     return float(np.sum(read == np.asarray(labels)[found])) / len(labels)
 
 
-def compose_number(digits, rng, touching=False):
-    """MNIST digits written side by side as one number, on a page of white ink on black
-    (uint8): sizes, gaps and baselines vary; with `touching`, one pair's strokes meet (None
-    when that pair's shapes cannot meet side by side)."""
-    height = rng.uniform(60, 110)  # Of a digit's ink, in pixels.
-    inks = []
-    for digit in digits:
-        size = round(28 * height / 20 * rng.uniform(0.85, 1.15))
-        ink = cv2.resize(digit, (size, size), interpolation=cv2.INTER_CUBIC)
-        left, top, width, tall = cv2.boundingRect((ink > 0).astype(np.uint8))
-        inks.append(ink[top : top + tall, left : left + width])
-    pair = rng.integers(len(digits) - 1) if touching else -1
-    margin = round(height / 2)
-    page = np.zeros((round(height * 2.2) + 2 * margin, sum(i.shape[1] for i in inks) + round(height) * len(inks) + 2 * margin), np.uint8)
-    x = end = margin
-    for index, ink in enumerate(inks):
-        top = round(page.shape[0] / 2 - ink.shape[0] / 2 + rng.uniform(-0.1, 0.1) * height)
-        if touching and index == pair + 1:
-            x = _touching_position(page, ink, top, end)
-            if x is None:
-                return None
-        region = page[top : top + ink.shape[0], x : x + ink.shape[1]]
-        np.maximum(region, ink, out=region)
-        end = x + ink.shape[1]
-        x = end + round(rng.uniform(0.15, 0.6) * height)
-    columns = np.flatnonzero(page.any(axis=0))
-    return page[:, : columns[-1] + margin]
-
-
-def _touching_position(page, ink, top, start):
-    """The first column, going left from `start`, at which `ink` placed there touches the
-    strokes already on the page; None if it overlaps them by its whole width first."""
-    strokes = lambda image: cv2.connectedComponents((image > 76).astype(np.uint8))[0] - 1
-    height, width = ink.shape
-    for left in range(start, max(0, start - width), -1):
-        window = page[top : top + height, max(0, left - width) : left + width].copy()
-        offset = left - max(0, left - width)
-        before = strokes(window) + strokes(ink)
-        region = window[:, offset : offset + width]
-        np.maximum(region, ink, out=region)
-        if strokes(window) < before:
-            return left
-    return None
-
-
 def edit_distance(a, b):
     row = list(range(len(b) + 1))
     for i, x in enumerate(a, 1):
@@ -300,9 +255,9 @@ def numbers(model_names, count, seed):
         cases = []
         while len(cases) < count:
             chosen = rng.choice(len(test_labels), rng.integers(2, 7), replace=False)
-            page = compose_number(test_images[chosen], rng, touching)
-            if page is not None:
-                cases.append(("".join(map(str, test_labels[chosen])), page))
+            composed = compose_number(test_images[chosen], rng, touching)
+            if composed is not None:
+                cases.append(("".join(map(str, test_labels[chosen])), composed[0]))
         for medium in ("paper photo", "sketchpad"):
             inputs = [(text, _on_paper(page, rng) if medium == "paper photo" else _on_sketchpad(page)) for text, page in cases]
             cells = []

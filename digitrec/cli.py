@@ -15,6 +15,8 @@ def train_command(args):
     from digitrec.evaluation import plot_history, save_figures
     from digitrec.training import TrainConfig, default_config, train
 
+    if args.model == "verifier":
+        return train_verifier_command(args)
     fields = {field.name for field in dataclasses.fields(TrainConfig)} - {"model"}
     overrides = {key: value for key, value in vars(args).items() if key in fields and value is not None}
     config = default_config(args.model, **overrides)
@@ -29,6 +31,20 @@ def train_command(args):
     if args.plots:
         for path in save_figures({"training_curves": plot_history(result.history)}, args.plots):
             print(f"wrote {path}")
+
+
+def train_verifier_command(args):
+    from digitrec import data, verifier
+
+    fields = {field.name for field in dataclasses.fields(verifier.VerifierConfig)}
+    config = verifier.VerifierConfig(**{key: value for key, value in vars(args).items() if key in fields and value is not None})
+    print(config)
+    out = args.out or verifier.VERIFIER_PATH
+    card = verifier.train(config, data.load_mnist(args.mnist), out=out, verbose=2)
+    print(
+        f"saved {out}: {card['test_accuracy']:.2%} of {card['test_pieces']} pieces of test digits "
+        f"told right, drawn in {card['drawing_seconds']:.0f} s, trained in {card['training_seconds']:.0f} s"
+    )
 
 
 def evaluate_command(args):
@@ -117,6 +133,7 @@ def serve_command(args):
 
 def parser():
     from digitrec.training import TrainConfig, default_config
+    from digitrec.verifier import VerifierConfig
 
     defaults, cnn = TrainConfig(), default_config("cnn")
 
@@ -133,13 +150,14 @@ def parser():
     commands = main.add_subparsers(dest="command", required=True)
 
     train = commands.add_parser("train", help="train a model and save it with its card")
-    train.add_argument("--model", default=defaults.model, choices=["mlp", "cnn"], help="which network: the dense mlp or the cnn (default: %(default)s)")
+    train.add_argument("--model", default=defaults.model, choices=["mlp", "cnn", "verifier"], help="which network: the dense mlp, the cnn, or the number reader's one-digit verifier (default: %(default)s)")
     train.add_argument("--epochs", type=int, help=f"most epochs; early stopping may end sooner {per_model('epochs')}")
     train.add_argument("--batch-size", type=int, help=f"images per training step {per_model('batch_size')}")
     train.add_argument("--learning-rate", type=float, help=f"Adam's initial rate {per_model('learning_rate')}")
     train.add_argument("--patience", type=int, help=f"epochs without improvement before stopping {per_model('patience')}")
     train.add_argument("--seed", type=int, help=f"seeds weights, shuffling and augmentation {per_model('seed')}")
     train.add_argument("--strategy", choices=["default", "mirrored", "multi-worker"], help="tf.distribute: one device, all local devices, or the workers in TF_CONFIG (default: default)")
+    train.add_argument("--examples", type=int, help=f"verifier only: pieces of digits drawn to train on (default: {VerifierConfig.examples})")
     train.add_argument("--out", help="where to save the model (default: models/MODEL.keras)")
     train.add_argument("--plots", metavar="DIR", help="write the training curves as PNG here (default: none)")
 

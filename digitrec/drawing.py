@@ -1,7 +1,9 @@
-"""MNIST digits redrawn with other pens: their centre line traced with a round pen of any
-width, as a sketchpad's brush, a marker or a fine pen would draw them.
+"""MNIST digits drawn anew: redrawn with other pens (their centre line traced with a round
+pen of any width, as a sketchpad's brush, a marker or a fine pen would draw them), or written
+side by side as a number.
 
-The robustness benchmark draws MNIST's test digits this way.
+The benchmarks draw MNIST's test digits this way; the number reader's verifier learns from
+training digits drawn the same way.
 """
 
 import cv2
@@ -57,3 +59,51 @@ def pen(digit, height, radius):
     brush = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (size, size))
     ink = (cv2.dilate(line.astype(np.uint8), brush) | filled).astype(np.float32)
     return cv2.GaussianBlur(ink, (3, 3), 0)
+
+
+def compose_number(digits, rng, touching=False):
+    """MNIST digits written side by side as one number, on a page of white ink on black
+    (uint8), and each digit as it was placed there, (left, top, its ink): sizes, gaps and
+    baselines vary; with `touching`, one pair's strokes meet (None when that pair's shapes cannot meet
+    side by side)."""
+    height = rng.uniform(60, 110)  # Of a digit's ink, in pixels.
+    inks = []
+    for digit in digits:
+        size = round(28 * height / 20 * rng.uniform(0.85, 1.15))
+        ink = cv2.resize(digit, (size, size), interpolation=cv2.INTER_CUBIC)
+        left, top, width, tall = cv2.boundingRect((ink > 0).astype(np.uint8))
+        inks.append(ink[top : top + tall, left : left + width])
+    pair = rng.integers(len(digits) - 1) if touching else -1
+    margin = round(height / 2)
+    page = np.zeros((round(height * 2.2) + 2 * margin, sum(i.shape[1] for i in inks) + round(height) * len(inks) + 2 * margin), np.uint8)
+    x = end = margin
+    placed = []
+    for index, ink in enumerate(inks):
+        top = round(page.shape[0] / 2 - ink.shape[0] / 2 + rng.uniform(-0.1, 0.1) * height)
+        if touching and index == pair + 1:
+            x = _touching_position(page, ink, top, end)
+            if x is None:
+                return None
+        region = page[top : top + ink.shape[0], x : x + ink.shape[1]]
+        np.maximum(region, ink, out=region)
+        placed.append((x, top, ink))
+        end = x + ink.shape[1]
+        x = end + round(rng.uniform(0.15, 0.6) * height)
+    columns = np.flatnonzero(page.any(axis=0))
+    return page[:, : columns[-1] + margin], placed
+
+
+def _touching_position(page, ink, top, start):
+    """The first column, going left from `start`, at which `ink` placed there touches the
+    strokes already on the page; None if it overlaps them by its whole width first."""
+    strokes = lambda image: cv2.connectedComponents((image > 76).astype(np.uint8))[0] - 1
+    height, width = ink.shape
+    for left in range(start, max(0, start - width), -1):
+        window = page[top : top + height, max(0, left - width) : left + width].copy()
+        offset = left - max(0, left - width)
+        before = strokes(window) + strokes(ink)
+        region = window[:, offset : offset + width]
+        np.maximum(region, ink, out=region)
+        if strokes(window) < before:
+            return left
+    return None

@@ -2,8 +2,9 @@
 
 The ink is split into its connected pieces, specks dropped. Pieces stacked over one another
 (the flag and body of a 5, the two strokes of a 4) are one digit. A piece much wider than it
-is tall is digits that touch: it is cut where the ink is thinnest, keeping the cut that
-gives the most confident digits.
+is tall may be digits that touch: it is cut where the ink is thinnest, keeping the cut whose
+pieces read most surely as whole digits (the model's confidence times the verifier's
+probability that a piece is one whole digit, not two or a part of one).
 """
 
 from dataclasses import dataclass
@@ -11,7 +12,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from digitrec.preprocessing import centre_digit, ink_box, page_ink, strokes
+from digitrec.preprocessing import ink_box, page_ink, strokes
+from digitrec.verifier import as_the_reader_sees, load_verifier
 
 # Two pieces are one digit when their columns overlap by this much of the narrower one's
 # width and the shorter is at most this much of the taller's height: a part, not a digit.
@@ -21,12 +23,16 @@ PART_HEIGHT = 0.75
 SHORT_PART = 0.45
 # Width over the line's digit height: a piece narrower than the first is one digit; one
 # wider than the second is always cut; in between, it is cut if the cut reads more surely.
-ONE_DIGIT_ASPECT = 0.9
+# The first is low, so that a 1 touching a digit is tried apart: the verifier tells a wide 0
+# from two digits. Chosen on numbers composed from MNIST's validation digits (never trained
+# on): 0.9, 0.6, 0.4 read 80%, 84% and 85% of 300 with a touching pair right on paper.
+ONE_DIGIT_ASPECT = 0.6
 SEVERAL_DIGITS_ASPECT = 1.25
 # A cut leaves at least this much of the piece's height on either side (a 1 is narrow).
 NARROWEST_DIGIT = 0.15
 # Cuts read at each step: the columns with the least ink that leave no stub, this many.
-CUTS_TRIED = 3
+# Five rather than three read 87% of those numbers right instead of 84%.
+CUTS_TRIED = 5
 
 
 @dataclass(frozen=True)
@@ -38,7 +44,7 @@ class NumberReading:
 
 def read_number(recognizer, image):
     """Find every digit in `image` and read it with `recognizer`."""
-    ink, scale = page_ink(image)
+    ink, scale, (page_left, page_top) = page_ink(image)
     ink, labels, stats, kept = strokes(ink)
     pieces = [{"labels": {label}, "box": _box(stats[label])} for label in np.flatnonzero(kept)]
     groups = _merge_parts(pieces)
@@ -49,11 +55,11 @@ def read_number(recognizer, image):
         left, top_row, right, bottom = group["box"]
         own = np.isin(labels[top_row:bottom, left:right], list(group["labels"]))
         crop = np.where(own, ink[top_row:bottom, left:right], 0.0).astype(np.float32)
-        for prediction, (start, end) in _read_piece(recognizer, crop, height):
+        for prediction, (start, end), _ in _read_piece(recognizer, crop, height):
             digits.append(prediction)
             x, y, width, tall = ink_box(crop[:, start:end])
-            box = (left + start + x, top_row + y, width, tall)
-            boxes.append(tuple(int(round(value * scale)) for value in box))
+            x, y = (left + start + x) * scale + page_left, (top_row + y) * scale + page_top
+            boxes.append(tuple(int(round(value)) for value in (x, y, width * scale, tall * scale)))
     return NumberReading("".join(str(p.digit) for p in digits), digits, boxes)
 
 
@@ -99,8 +105,8 @@ def _same_digit(box1, box2):
 
 
 def _read_piece(recognizer, crop, height, start=0, end=None, depth=0, cache=None):
-    """[(prediction, (first column, end column))] for the digits in columns start:end of one
-    piece of ink, where digits stand `height` pixels tall. Each range of columns is read
+    """[(prediction, (first column, end column), score)] for the digits in columns start:end
+    of one piece of ink, where digits stand `height` pixels tall. Each range of columns is read
     once (`cache`), however many ways of cutting lead to it."""
     end = crop.shape[1] if end is None else end
     cache = {} if cache is None else cache
@@ -111,7 +117,8 @@ def _read_piece(recognizer, crop, height, start=0, end=None, depth=0, cache=None
 
 def _cut_or_whole(recognizer, crop, height, start, end, depth, cache):
     part = crop[:, start:end]
-    whole = [(_predict(recognizer, part), (start, end))]
+    prediction, score = _predict(recognizer, part)
+    whole = [(prediction, (start, end), score)]
     width = _extent(part)[1]
     if width <= ONE_DIGIT_ASPECT * height or depth >= 5:
         return whole
@@ -126,12 +133,12 @@ def _cut_or_whole(recognizer, crop, height, start, end, depth, cache):
             *_read_piece(recognizer, crop, height, start, cut, depth + 1, cache),
             *_read_piece(recognizer, crop, height, cut, end, depth + 1, cache),
         ]
-        score = min(p.confidence for p, _ in digits)
-        if score > best_score:
-            best, best_score = digits, score
+        cut_score = min(piece_score for _, _, piece_score in digits)
+        if cut_score > best_score:
+            best, best_score = digits, cut_score
     if best is None:
         return whole
-    if width >= SEVERAL_DIGITS_ASPECT * height or best_score > whole[0][0].confidence:
+    if width >= SEVERAL_DIGITS_ASPECT * height or best_score > score:
         return best
     return whole
 
@@ -159,8 +166,11 @@ def _cuts(crop, height):
 
 
 def _predict(recognizer, crop):
+    """The model's prediction for a piece of ink, and how surely it is that digit: its
+    confidence times the verifier's probability that the piece is one whole digit."""
     from digitrec.recognizer import _prediction
 
-    # A margin of background around the ink, as every digit image has.
-    processed = centre_digit(np.pad(crop, max(crop.shape) // 4))
-    return _prediction(recognizer.probabilities(processed[None])[0], processed)
+    processed = as_the_reader_sees(crop)
+    prediction = _prediction(recognizer.probabilities(processed[None])[0], processed)
+    verifier = load_verifier()
+    return prediction, prediction.confidence * (verifier(processed) if verifier else 1.0)

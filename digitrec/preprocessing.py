@@ -24,6 +24,9 @@ from digitrec.errors import InvalidImageError, NoDigitError
 # Larger images are shrunk before any other work: a digit needs no more pixels than this to
 # be read, and a 4000x3000 photo would otherwise cost every later step 50 times as much.
 WORKING_SIZE = 512
+# A line of digits is read from twice as many pixels: it is several digits wide, and where two
+# of them touch, the cut between them needs the detail.
+NUMBER_SIZE = 2 * WORKING_SIZE
 # Strokes cut out of a sketchpad are shrunk to this: all the digit's own pixels a 28x28
 # result can use, and few enough to be quick.
 STROKES_SIZE = 160
@@ -91,16 +94,21 @@ def ink_map(image):
 
 
 def page_ink(image):
-    """The ink map of the whole image, where several digits may be, and the factor that takes
-    its pixel coordinates back to the input's."""
+    """The ink map of the whole image, where several digits may be, and how to take its pixel
+    coordinates back to the input's: (ink, factor, (left, top)), input = ink * factor + offset."""
     if isinstance(image, dict):
         alpha = sketchpad_strokes(image)
-        if alpha is not None and alpha.any():
-            ink = _normalize_array(alpha)
-            return ink, max(alpha.shape) / max(ink.shape)
+        left, top, width, height = cv2.boundingRect(alpha) if alpha is not None else (0, 0, 0, 0)
+        if width:
+            # Only the strokes, with a margin, so that a wide canvas leaves them all its pixels.
+            margin = max(width, height) // 8
+            left, top = max(0, left - margin), max(0, top - margin)
+            alpha = alpha[top : top + height + 2 * margin, left : left + width + 2 * margin]
+            ink = _normalize_array(alpha, NUMBER_SIZE)
+            return ink, max(alpha.shape) / max(ink.shape), (left, top)
         image = next((image[key] for key in ("composite", "background") if image.get(key) is not None), None)
-    array, longest = _read(image)
-    return _ink(_to_gray(array)), longest / max(array.shape[:2])
+    array, longest = _read(image, NUMBER_SIZE)
+    return _ink(_to_gray(array)), longest / max(array.shape[:2]), (0, 0)
 
 
 def _ink(gray):
@@ -118,13 +126,13 @@ def to_array(image):
     return _read(image)[0]
 
 
-def _read(image):
-    """`to_array`, and the longer side of the image as given, before any shrinking."""
+def _read(image, size=WORKING_SIZE):
+    """`to_array`, shrunk to at most `size`, and the longer side of the image as given."""
     if image is None:
         raise NoDigitError(NO_DIGIT_MESSAGE)
     longest = None
     if isinstance(image, (str, os.PathLike)):
-        image, longest = _open(Path(image))
+        image, longest = _open(Path(image), size)
     if isinstance(image, Image.Image):
         longest = longest or max(image.size)
         image = _from_pil(image)
@@ -133,11 +141,11 @@ def _read(image):
             f"Cannot read an image from {type(image).__name__}; expected a numpy array, a PIL "
             "image, a file path or a Gradio sketchpad dict."
         )
-    array = _normalize_array(image)
+    array = _normalize_array(image, size)
     return array, longest or max(image.shape[:2])
 
 
-def _open(path):
+def _open(path, size=WORKING_SIZE):
     if not path.is_file():
         raise InvalidImageError(f"Image file {path} does not exist.")
     try:
@@ -145,7 +153,7 @@ def _open(path):
             _check_size(opened.width, opened.height, f"Image file {path}")
             longest = max(opened.size)
             # A JPEG can be decoded at a half, quarter or eighth of its size, much faster.
-            opened.draft(opened.mode, (WORKING_SIZE, WORKING_SIZE))
+            opened.draft(opened.mode, (size, size))
             # Photos from phones store their rotation in EXIF rather than in the pixels.
             image = ImageOps.exif_transpose(opened)
             image.load()

@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from digitrec import NoDigitError
-from digitrec.bench import compose_number
+from digitrec.drawing import compose_number
 from digitrec.paths import EXAMPLES_DIR
 
 
@@ -54,7 +54,7 @@ def test_a_digit_written_in_two_strokes_is_one_digit(mlp):
 def test_touching_digits_are_split(mlp, test_set):
     images, labels = test_set
     pair = [int(np.flatnonzero(labels == digit)[2]) for digit in (3, 5)]
-    page = 255 - compose_number(images[pair], np.random.default_rng(2), touching=True)
+    page = 255 - compose_number(images[pair], np.random.default_rng(2), touching=True)[0]
     assert strokes_of(page) == 1  # One stroke: the digits touch.
     reading = mlp.read_number(page)
     assert reading.text == "35"
@@ -76,3 +76,37 @@ def test_a_number_on_a_sketchpad(mlp):
 def test_a_blank_page_has_no_number(mlp, blank):
     with pytest.raises(NoDigitError):
         mlp.read_number(blank)
+
+
+def test_the_verifier_labels_pieces_by_the_ink_they_hold():
+    from digitrec.verifier import _label
+
+    seven, one = np.ones((10, 10)), np.ones((10, 4))
+    placed = [(0, 0, seven), (9, 0, one)]  # A 7 in columns 0-9; a 1 touching it, 9-12.
+    assert _label(placed, 0, 9) == 1.0  # The 7 less a sliver, nothing of the 1.
+    assert _label(placed, 0, 13) == 0.0  # Both digits.
+    assert _label(placed, 0, 5) == 0.0  # Half of the 7.
+    assert _label(placed, 6, 13) == 0.0  # The 1 and a part of the 7 as large.
+    assert _label(placed, 0, 8) is None  # Four fifths of the 7: too close to call.
+
+
+def test_the_shipped_verifier_tells_whole_digits_from_pieces_of_test_digits(test_set):
+    from digitrec.verifier import examples, load_verifier
+
+    images, _ = test_set
+    inputs, whole = examples(images, 600, np.random.default_rng(3))
+    verifier = load_verifier()
+    told = np.array([verifier(image) > 0.5 for image in inputs])
+    assert 0.2 < whole.mean() < 0.6  # Both kinds are drawn.
+    assert (told == (whole == 1)).mean() >= 0.9
+
+
+def test_the_verifier_trains_and_saves_its_card(tmp_path, mnist):
+    from digitrec.verifier import VerifierConfig, load_verifier, train
+
+    (x_train, y_train), (x_test, y_test) = mnist
+    small = ((x_train[:2000], y_train[:2000]), (x_test[:500], y_test[:500]))
+    card = train(VerifierConfig(examples=400, epochs=1), small, out=tmp_path / "verifier.keras", verbose=0)
+    assert card["training_pieces"] == 400 and card["test_pieces"] == 40
+    assert (tmp_path / "verifier.json").is_file()
+    assert 0.0 <= load_verifier(tmp_path / "verifier.keras")(np.zeros((28, 28))) <= 1.0

@@ -299,3 +299,13 @@ def test_bold_chalk_digit_filling_its_box_is_not_taken_for_a_sheet(mlp):
     cv2.ellipse(board, (180, 160), (80, 100), 0, 180, 265, 230, 48)
     image = preprocess(board)
     assert mlp.predict(image).digit == 6
+
+
+def test_a_hairline_digit_with_a_loop_inked_shut_is_still_thickened():
+    page = np.full((400, 400), 255, np.uint8)
+    cv2.circle(page, (200, 110), 45, 0, -1)  # A 9's loop, filled in...
+    cv2.line(page, (240, 130), (230, 350), 0, 1)  # ...and its tail, a hairline.
+    digit = preprocess(page)
+    tail = digit[21:24]  # Rows across the tail, below the loop.
+    # Brought near MNIST's pen, two or three pixels wide, as the loop's bulk is not counted.
+    assert ((tail > 0.5).sum(axis=1) >= 2).all()
