@@ -11,6 +11,7 @@ from digitrec.errors import NoDigitError
 from digitrec.paths import EXAMPLES_DIR
 from digitrec.preprocessing import sketchpad_strokes
 from digitrec.recognizer import Recognizer
+from digitrec.verifier import load_verifier
 
 TITLE = "Handwritten Digit Recognition"
 DESCRIPTION = "Upload or draw a digit (0-9) and see the model's prediction."
@@ -125,6 +126,7 @@ def build_demo(recognizers, delete_cache=DELETE_CACHE):
         recognizers = [recognizers]
     recognizers = {recognizer.name: recognizer for recognizer in recognizers}
     first = next(iter(recognizers))
+    load_verifier()  # The Number tab's, loaded and compiled now rather than on its first answer.
     nothing = (None, "", None, "")
 
     def answered_by(model):

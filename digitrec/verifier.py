@@ -184,4 +184,6 @@ def load_verifier(path=VERIFIER_PATH):
         input_signature=[tf.TensorSpec((1, 28, 28), tf.float32)],
         jit_compile=True,
     )
-    return lambda image: float(forward(np.asarray(image, np.float32)[None])[0, 0])
+    verify = lambda image: float(forward(np.asarray(image, np.float32)[None])[0, 0])
+    verify(np.zeros((28, 28)))  # The first call traces and compiles: pay for it now.
+    return verify
