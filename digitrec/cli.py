@@ -17,9 +17,7 @@ def train_command(args):
 
     if args.model == "verifier":
         return train_verifier_command(args)
-    fields = {field.name for field in dataclasses.fields(TrainConfig)} - {"model"}
-    overrides = {key: value for key, value in vars(args).items() if key in fields and value is not None}
-    config = default_config(args.model, **overrides)
+    config = default_config(args.model, **_given(args, TrainConfig))
     print(config)
     out = args.out or models.model_path(config.model)
     result = train(config, data.load_mnist(args.mnist), out=out, verbose=2)
@@ -36,8 +34,7 @@ def train_command(args):
 def train_verifier_command(args):
     from digitrec import data, verifier
 
-    fields = {field.name for field in dataclasses.fields(verifier.VerifierConfig)}
-    config = verifier.VerifierConfig(**{key: value for key, value in vars(args).items() if key in fields and value is not None})
+    config = verifier.VerifierConfig(**_given(args, verifier.VerifierConfig))
     print(config)
     out = args.out or verifier.VERIFIER_PATH
     card = verifier.train(config, data.load_mnist(args.mnist), out=out, verbose=2)
@@ -45,6 +42,12 @@ def train_verifier_command(args):
         f"saved {out}: {card['test_accuracy']:.2%} of {card['test_pieces']} pieces of test digits "
         f"told right, drawn in {card['drawing_seconds']:.0f} s, trained in {card['training_seconds']:.0f} s"
     )
+
+
+def _given(args, config_class):
+    """The flags given on the command line that set a field of `config_class`, but the model."""
+    fields = {field.name for field in dataclasses.fields(config_class)} - {"model"}
+    return {key: value for key, value in vars(args).items() if key in fields and value is not None}
 
 
 def evaluate_command(args):

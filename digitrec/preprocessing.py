@@ -97,15 +97,12 @@ def page_ink(image):
     """The ink map of the whole image, where several digits may be, and how to take its pixel
     coordinates back to the input's: (ink, factor, (left, top)), input = ink * factor + offset."""
     if isinstance(image, dict):
-        alpha = sketchpad_strokes(image)
-        left, top, width, height = cv2.boundingRect(alpha) if alpha is not None else (0, 0, 0, 0)
-        if width:
-            # Only the strokes, with a margin, so that a wide canvas leaves them all its pixels.
-            margin = max(width, height) // 8
-            left, top = max(0, left - margin), max(0, top - margin)
-            alpha = alpha[top : top + height + 2 * margin, left : left + width + 2 * margin]
+        # Only the strokes, with a margin, so that a wide canvas leaves them all its pixels.
+        strokes_only = _strokes_cut_out(image, margin=1 / 8)
+        if strokes_only is not None:
+            alpha, origin = strokes_only
             ink = _normalize_array(alpha, NUMBER_SIZE)
-            return ink, max(alpha.shape) / max(ink.shape), (left, top)
+            return ink, max(alpha.shape) / max(ink.shape), origin
         image = next((image[key] for key in ("composite", "background") if image.get(key) is not None), None)
     array, longest = _read(image, NUMBER_SIZE)
     return _ink(_to_gray(array)), longest / max(array.shape[:2]), (0, 0)
@@ -362,11 +359,7 @@ def _line_width(crop):
     mean, this does not make a hairline digit look bold. Crops are measured as they are, fine
     lines and all; small ones scaled up to 80 pixels.
     """
-    height, width = crop.shape
-    if max(height, width) < 80:
-        factor = 80 / max(height, width)
-        size = (max(1, round(width * factor)), max(1, round(height * factor)))
-        crop = cv2.resize(crop, size, interpolation=cv2.INTER_LINEAR)
+    crop = _scaled_up(crop)
     mask = np.pad(crop > 0.5 * crop.max(), 1).astype(np.uint8)
     distance = cv2.distanceTransform(mask, cv2.DIST_L2, 5)
     ridge = (mask > 0) & (distance >= cv2.dilate(distance, np.ones((3, 3), np.uint8)))
@@ -379,9 +372,10 @@ def _normalize_strokes(crop):
 
     Thin is judged by the median line width, so a fine-pen digit with a blob is still thin;
     bold by the mean width: the ridge of a marker's 8 with its loops inked shut runs through
-    the filled loops, and eroding by its median wore such 8s to pieces. Measured on all 10,000 test digits
-    (`python -m digitrec.bench robustness`): with the mean for both, the dense model read
-    96.96% of thin-pen digits; with the median for both, the CNN read 98.85% of marker ones.
+    the filled loops, and eroding by its median wore such 8s to pieces. Measured on all
+    10,000 test digits (`python -m digitrec.bench robustness`): with the mean for both, the
+    dense model read 96.96% of thin-pen digits; with the median for both, the CNN read 98.85%
+    of marker ones.
     """
     if max(crop.shape) <= 20:
         return crop  # MNIST's own size or smaller: too few pixels to judge a stroke by.
@@ -390,11 +384,8 @@ def _normalize_strokes(crop):
         width = _stroke_width(crop)
     if THINNEST_STROKE <= width <= BOLDEST_STROKE:
         return crop
-    if max(crop.shape) < 80:
-        # Small crops are scaled up first, so that a morphology step is a fine one.
-        factor = 80 / max(crop.shape)
-        size = (max(1, round(crop.shape[1] * factor)), max(1, round(crop.shape[0] * factor)))
-        crop = cv2.resize(crop, size, interpolation=cv2.INTER_LINEAR)
+    # Small crops are scaled up first, so that a morphology step is a fine one.
+    crop = _scaled_up(crop)
     radius = round(abs(width - MNIST_STROKE) * max(crop.shape) / 2)
     if radius < 1:
         return crop
@@ -404,20 +395,40 @@ def _normalize_strokes(crop):
     return cv2.dilate(crop, disk) if width < THINNEST_STROKE else cv2.erode(crop, disk)
 
 
+def _scaled_up(crop, side=80):
+    """The crop scaled up, keeping its aspect ratio, so its longer side is at least `side`."""
+    height, width = crop.shape
+    if max(height, width) >= side:
+        return crop
+    factor = side / max(height, width)
+    size = (max(1, round(width * factor)), max(1, round(height * factor)))
+    return cv2.resize(crop, size, interpolation=cv2.INTER_LINEAR)
+
+
 def _sketchpad_ink(value):
     """The ink of a Gradio sketchpad value: the alpha of its stroke layers, else its images."""
-    alpha = sketchpad_strokes(value)
     # Only the strokes matter: cut them out, with a margin of empty canvas, before anything
     # else looks at the pixels.
-    left, top, width, height = cv2.boundingRect(alpha) if alpha is not None else (0, 0, 0, 0)
-    if width:
-        margin = max(width, height) // 4
-        alpha = alpha[max(0, top - margin) : top + height + margin, max(0, left - margin) : left + width + margin]
-        return _normalize_array(alpha, STROKES_SIZE)
+    strokes_only = _strokes_cut_out(value, margin=1 / 4)
+    if strokes_only is not None:
+        return _normalize_array(strokes_only[0], STROKES_SIZE)
     for key in ("composite", "background"):
         if value.get(key) is not None:
             return ink_map(value[key])
     raise NoDigitError("Draw a digit first: the canvas is empty.")
+
+
+def _strokes_cut_out(value, margin):
+    """The alpha of a sketchpad's strokes within their bounding box and a margin of `margin`
+    times its longer side, and the (left, top) of that cut in the canvas; None when no
+    stroke is drawn."""
+    alpha = sketchpad_strokes(value)
+    left, top, width, height = cv2.boundingRect(alpha) if alpha is not None else (0, 0, 0, 0)
+    if not width:
+        return None
+    margin = int(max(width, height) * margin)
+    left, top, right, bottom = max(0, left - margin), max(0, top - margin), left + width + margin, top + height + margin
+    return alpha[top:bottom, left:right], (left, top)
 
 
 def sketchpad_strokes(value):
