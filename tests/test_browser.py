@@ -117,6 +117,16 @@ def test_drawn_digit_is_read(page, digit, x, y, size):
     assert page.locator("#answered").inner_text().startswith("Answered by CNN")
 
 
+def test_digit_drawn_with_the_thinnest_brush_is_read(page):
+    # The visitor picks size 1 on the sketchpad's own brush size slider (1 to 100).
+    size = page.locator('#sketchpad button[aria-label="Brush Size"]')
+    size.click()
+    page.locator("#sketchpad input[type=range]").fill("1")
+    size.click()
+    draw(page, "2", 0.45, 0.55, 0.5)
+    assert prediction(page) == "2"
+
+
 def test_clear_leaves_no_stale_answer_and_drawing_works_again(page):
     draw(page, "7")
     assert prediction(page) == "7"
