@@ -121,7 +121,9 @@ def test_digit_drawn_with_the_thinnest_brush_is_read(page):
     # The visitor picks size 1 on the sketchpad's own brush size slider (1 to 100).
     size = page.locator('#sketchpad button[aria-label="Brush Size"]')
     size.click()
-    page.locator("#sketchpad input[type=range]").fill("1")
+    slider = page.locator("#sketchpad input[type=range]")
+    slider.fill("1")
+    assert slider.input_value() == "1"
     size.click()
     draw(page, "2", 0.45, 0.55, 0.5)
     assert prediction(page) == "2"
