@@ -9,6 +9,8 @@ training digits drawn the same way.
 import cv2
 import numpy as np
 
+from digitrec.preprocessing import ink_box
+
 
 def thin(mask):
     """Zhang-Suen thinning of a binary mask to one-pixel-wide centre lines."""
@@ -71,7 +73,7 @@ def compose_number(digits, rng, touching=False):
     for digit in digits:
         size = round(28 * height / 20 * rng.uniform(0.85, 1.15))
         ink = cv2.resize(digit, (size, size), interpolation=cv2.INTER_CUBIC)
-        left, top, width, tall = cv2.boundingRect((ink > 0).astype(np.uint8))
+        left, top, width, tall = ink_box(ink)
         inks.append(ink[top : top + tall, left : left + width])
     pair = rng.integers(len(digits) - 1) if touching else -1
     margin = round(height / 2)

@@ -21,6 +21,7 @@ from keras import layers
 from digitrec import data as mnist
 from digitrec.drawing import compose_number
 from digitrec.errors import NoDigitError
+from digitrec.models import save
 from digitrec.paths import MODELS_DIR
 from digitrec.preprocessing import centre_digit, ink_box
 
@@ -165,8 +166,6 @@ def train(config=None, data=None, out=VERIFIER_PATH, verbose="auto"):
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
     if out:
-        from digitrec.models import save
-
         save(model, out, card)
     return card
 
