@@ -1,4 +1,4 @@
-"""Benchmarks that print a table: python -m digitrec.bench robustness | speed | load.
+"""Benchmarks that print a table: python -m digitrec.bench robustness | writers | speed | numbers | load.
 
 `robustness` redraws MNIST test digits the way people hand them to the app (a sketchpad
 canvas, a marker, a thin pen, a photo of paper, a small digit in a corner, white chalk on
@@ -6,7 +6,8 @@ black, a tilted page) and measures each shipped model through `predict`, against
 pipeline (grayscale, resize the whole image to 28x28, invert, scale). It also reads
 scikit-learn's own handwritten digits, written by other people than MNIST's.
 
-`speed` times one answer, a batch and the app's start; `load` sends many users' uploads to
+`writers` reads collections of digits by other writers that the project did not make
+(digitrec.other_writers). `speed` times one answer, a batch and the app's start; `load` sends many users' uploads to
 the app at once and checks every answer.
 """
 
@@ -483,6 +484,11 @@ def main(argv=None):
     robust.add_argument("--models", nargs="+", default=shipped, help="models to measure (default: %(default)s)")
     robust.add_argument("--count", type=int, default=10000, help="MNIST test digits per style (default: all %(default)s)")
     robust.add_argument("--seed", type=int, default=0, help="picks the digits and their rendering (default: %(default)s)")
+    writers = commands.add_parser("writers", help="accuracy and refusals on digit collections by other writers")
+    writers.add_argument("--models", nargs="+", default=shipped, help="models to measure (default: %(default)s)")
+    writers.add_argument("--seed", type=int, default=0, help="picks the images shown inverted (default: %(default)s)")
+    writers.add_argument("--out", default="out/writers", help="where the failure montages go (default: %(default)s)")
+    writers.add_argument("--unipen", metavar="NPZ", help="UNIPEN unipen_digits.npz (default: $DIGITREC_UNIPEN)")
     fast = commands.add_parser("speed", help="latency, throughput, start-up time and memory")
     fast.add_argument("--models", nargs="+", default=shipped, help="models to measure (default: %(default)s)")
     fast.add_argument("--repeats", type=int, default=100, help="timed runs per figure (default: %(default)s)")
@@ -497,6 +503,10 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.command == "robustness":
         robustness(args.models, args.count, args.seed)
+    elif args.command == "writers":
+        from digitrec import other_writers
+
+        other_writers.bench(args.models, args.seed, args.out, args.unipen)
     elif args.command == "speed":
         speed(args.models, args.repeats, args.seed)
     elif args.command == "numbers":

@@ -81,3 +81,61 @@ def checksum(data):
     for array in (x_train, y_train, x_test, y_test):
         digest.update(np.ascontiguousarray(array).tobytes())
     return digest.hexdigest()
+
+
+# UNIPEN: digits written on tablets by 258 writers, split by writer (see README, Data).
+UNIPEN_ENV = "DIGITREC_UNIPEN"
+SPLITS = {"train": 0, "validation": 1, "test": 2}
+
+
+def unipen_path(path=None):
+    """The UNIPEN digits file: `path`, else what `DIGITREC_UNIPEN` names; None when neither."""
+    path = path or os.environ.get(UNIPEN_ENV)
+    return Path(path).expanduser() if path else None
+
+
+def load_unipen(split, path=None):
+    """One writer-disjoint split of the UNIPEN digits ("train", "validation" or "test") as
+    `(images, labels)`: uint8 (N, 28, 28) white on black in MNIST's framing, and int64 digits."""
+    arrays = _unipen_arrays(unipen_path(path), ("x", "y"))
+    chosen = arrays["split"] == SPLITS[_checked(split)]
+    return arrays["x"][chosen], arrays["y"][chosen]
+
+
+def load_unipen_strokes(split, path=None):
+    """The pen strokes the digits of one split were drawn from, and their labels: for each
+    digit, a list of (P, 2) float32 arrays of x, y in millimetres (y down)."""
+    digits = unipen_path(path)
+    keys = ("points", "stroke_offsets", "sample_offsets", "ppmm", "y")
+    arrays = _unipen_arrays(digits.with_name("unipen_strokes.npz") if digits else None, keys)
+    chosen = np.flatnonzero(arrays["split"] == SPLITS[_checked(split)])
+    points, strokes, samples = arrays["points"].astype(np.float32), arrays["stroke_offsets"], arrays["sample_offsets"]
+    digits_strokes = [
+        [points[strokes[j] : strokes[j + 1]] / arrays["ppmm"][i] for j in range(samples[i], samples[i + 1])]
+        for i in chosen
+    ]
+    return digits_strokes, arrays["y"][chosen]
+
+
+def _checked(split):
+    if split not in SPLITS:
+        raise ValueError(f"Unknown UNIPEN split {split!r}; expected one of {sorted(SPLITS)}.")
+    return split
+
+
+def _unipen_arrays(path, keys):
+    if path is None:
+        raise DatasetError(
+            f"No UNIPEN file given: point {UNIPEN_ENV} at unipen_digits.npz, for example "
+            f"`export {UNIPEN_ENV}=/path/to/unipen_digits.npz`."
+        )
+    if not path.is_file():
+        raise DatasetError(f"UNIPEN file {path} does not exist.")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            missing = sorted({*keys, "split"} - set(archive.files))
+            if missing:
+                raise DatasetError(f"UNIPEN file {path} lacks the arrays {missing}.")
+            return {key: archive[key] for key in (*keys, "split")}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+        raise DatasetError(f"UNIPEN file {path} is not a readable npz archive: {error}") from error

@@ -13,17 +13,21 @@ from digitrec.paths import MODELS_DIR
 SHIPPED = ("cnn", "mlp")
 
 
-def compiled(model, learning_rate):
-    """Both networks learn the same way: Adam on categorical crossentropy, scored by accuracy."""
+def compiled(model, learning_rate, ema=0.0):
+    """Both networks learn the same way: Adam on categorical crossentropy, scored by accuracy.
+
+    With `ema`, Adam also keeps an exponential moving average of the weights with that
+    momentum, and the model ends its training with the averaged weights.
+    """
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate, use_ema=ema > 0, ema_momentum=ema or 0.99),
         loss="categorical_crossentropy",
         metrics=["accuracy"],
     )
     return model
 
 
-def build_mlp(learning_rate=1e-3):
+def build_mlp(learning_rate=1e-3, ema=0.0):
     """The user's dense network: 784 inputs, 128 and 64 ReLU units, 10 softmax outputs."""
     model = keras.Sequential(
         [
@@ -35,10 +39,10 @@ def build_mlp(learning_rate=1e-3):
         ],
         name="mlp",
     )
-    return compiled(model, learning_rate)
+    return compiled(model, learning_rate, ema)
 
 
-def build_cnn(learning_rate=1e-3):
+def build_cnn(learning_rate=1e-3, ema=0.0):
     """The upgrade the user's documents name: convolutions with batch normalization, pooling
     and dropout, then a dense layer with dropout; Adam and categorical crossentropy as before.
 
@@ -77,7 +81,7 @@ def build_cnn(learning_rate=1e-3):
         ],
         name="cnn",
     )
-    return compiled(model, learning_rate)
+    return compiled(model, learning_rate, ema)
 
 
 BUILDERS = {"mlp": build_mlp, "cnn": build_cnn}

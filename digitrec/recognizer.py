@@ -81,18 +81,28 @@ class Recognizer:
         processed = preprocess(image)
         return _prediction(self.probabilities(processed[None])[0], processed)
 
-    def predict_batch(self, images):
-        """Predict every image of a sequence (or of an array's first axis), in batches."""
-        processed = []
+    def predict_batch(self, images, return_exceptions=False):
+        """Predict every image of a sequence (or of an array's first axis), in batches.
+
+        One bad image does not cost the others their answers: with `return_exceptions`, the
+        list holds, for each image, its `Prediction` or the `ValueError` it met (as
+        `asyncio.gather` does); without, the first such error is raised, naming the image's
+        index. The good images go through the network in one batched call either way.
+        """
+        results = []
         for index, image in enumerate(images):
             try:
-                processed.append(preprocess(image))
+                results.append(preprocess(image))
             except ValueError as error:
-                raise type(error)(f"Image {index}: {error}") from error
-        if not processed:
-            return []
-        processed = np.stack(processed)
-        return [_prediction(p, x) for p, x in zip(self.probabilities(processed), processed)]
+                if not return_exceptions:
+                    raise type(error)(f"Image {index}: {error}") from error
+                results.append(error)
+        good = [index for index, result in enumerate(results) if not isinstance(result, ValueError)]
+        if good:
+            processed = np.stack([results[index] for index in good])
+            for index, p, x in zip(good, self.probabilities(processed), processed):
+                results[index] = _prediction(p, x)
+        return results
 
     def read_number(self, image):
         """Find every digit in `image` and read them left to right: a `NumberReading` with

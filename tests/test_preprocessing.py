@@ -143,17 +143,17 @@ def test_mnist_digits_pass_through_nearly_unchanged(test_set):
 
 
 def test_images_already_in_mnist_layout_are_passed_through_as_the_pipeline_would_give_them(test_set):
-    from digitrec.preprocessing import _already_mnist, centre_digit, ink_map
+    from digitrec.preprocessing import already_mnist, centre_digit, ink_map
 
     images = test_set[0][:300]
-    passed = [_already_mnist(image) for image in images]
+    passed = [already_mnist(image) for image in images]
     assert sum(image is not None for image in passed) >= 295  # MNIST's own layout, nearly all.
     for image, fast in zip(images, passed):
         if fast is not None:
             assert looks_alike(fast, centre_digit(ink_map(image)), tolerance=0.01)
     # Moved off centre, a digit is no longer in that layout, and is centred again.
     moved = np.roll(images[0], 3, axis=1)
-    assert _already_mnist(moved) is None
+    assert already_mnist(moved) is None
     assert looks_alike(preprocess(moved), passed[0])
 
 
@@ -222,10 +222,10 @@ def outline(page_size, box, thickness, ink=0, paper=255):
 
 @pytest.mark.parametrize("thickness", [2, 70], ids=["thin pen", "thick marker"])
 def test_strokes_far_from_mnist_width_are_brought_near_it(box_digit, thickness):
-    from digitrec.preprocessing import BOLDEST_STROKE, THINNEST_STROKE, _crop, _stroke_width
+    from digitrec.preprocessing.framing import BOLDEST_STROKE, THINNEST_STROKE, _stroke_width, crop_to_ink
 
     result = preprocess(outline(400, (50, 80, 250), thickness))
-    assert THINNEST_STROKE <= _stroke_width(_crop(result)) <= BOLDEST_STROKE
+    assert THINNEST_STROKE <= _stroke_width(crop_to_ink(result)) <= BOLDEST_STROKE
     # Whole-pixel shifts leave a symmetric shape of even size half a pixel off either way.
     assert centre_of_mass(result) == pytest.approx((14.0, 14.0), abs=0.51)
     assert result[4:24, 4:24].mean() > 0.2 and result[11:17, 11:17].max() < 0.1  # Still a ring.

@@ -43,6 +43,20 @@ def test_predict_batch_names_the_bad_image(mlp, test_set):
         mlp.predict_batch(images)
 
 
+def test_predict_batch_returns_each_bad_image_its_own_error(mlp, test_set):
+    images, labels = test_set
+    batch = [images[0], np.zeros((28, 28), np.uint8), "no/such/file.png", images[1], np.full((5, 5), np.nan)]
+    results = mlp.predict_batch(batch, return_exceptions=True)
+    assert len(results) == 5
+    assert [type(r).__name__ for r in results] == [
+        "Prediction", "NoDigitError", "InvalidImageError", "Prediction", "InvalidImageError",
+    ]
+    assert results[0].digit == labels[0] and results[3].digit == labels[1]
+    # The good images' answers are those they get on their own.
+    np.testing.assert_allclose(results[3].probabilities, mlp.predict(images[1]).probabilities, atol=1e-5)
+    assert mlp.predict_batch([np.zeros((28, 28))], return_exceptions=True)[0].args[0].startswith("No digit")
+
+
 def test_example_images_are_recognized(mlp):
     paths = sorted(EXAMPLES_DIR.glob("digit_*.png"))
     assert len(paths) == 10

@@ -1,0 +1,44 @@
+"""Turning any image a person gives us into a 28x28 digit the way MNIST draws them.
+
+MNIST digits are white on black, scaled so that the ink fits a 20x20 box, and placed in a
+28x28 frame with their centre of mass at the centre. A model trained on MNIST only knows
+digits like that, so every input is brought there:
+
+1. read: files with their EXIF rotation, transparency kept, any bit depth, shrunk early;
+2. turned into an ink map: the sheet of paper found if the photo shows a table around it,
+   dark-on-light told from light-on-dark by the border, uneven light evened out;
+3. cropped to the digit, without the specks far smaller than its strokes;
+4. strokes far thinner or bolder than MNIST's pen brought near its width;
+5. fitted into 20x20, keeping the aspect ratio, and centred by mass in 28x28.
+"""
+
+from digitrec.preprocessing.framing import CENTRE, already_mnist, centre_digit, fit_frame
+from digitrec.preprocessing.ink import ink_box, ink_map, page_ink, strokes
+from digitrec.preprocessing.reading import sketchpad_strokes, to_array
+
+# What the rest of the package uses; each stage's module has the rest.
+__all__ = [
+    "CENTRE",
+    "centre_digit",
+    "fit_frame",
+    "ink_box",
+    "ink_map",
+    "page_ink",
+    "preprocess",
+    "sketchpad_strokes",
+    "strokes",
+    "to_array",
+]
+
+
+def preprocess(image):
+    """Return the (28, 28) float32 image in [0, 1], white digit on black, that a model reads.
+
+    `image` may be a numpy array (H, W), (H, W, 1), (H, W, 3) or (H, W, 4) of any integer or
+    float type, a PIL image, a path to an image file, or the dict a Gradio sketchpad sends.
+    Raises `InvalidImageError` for what is not a usable image and `NoDigitError` for a blank one.
+    """
+    ready = already_mnist(image)
+    if ready is not None:
+        return ready
+    return centre_digit(ink_map(image))

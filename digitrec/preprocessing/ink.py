@@ -1,0 +1,252 @@
+"""Finding the ink: an image turned into a map where 1 is ink and 0 background, whatever
+its polarity and light; the sheet of paper found if a photo shows a table around it; the
+digit's strokes told from specks."""
+
+import cv2
+import numpy as np
+
+from digitrec.errors import NoDigitError
+from digitrec.preprocessing.reading import (
+    NO_DIGIT_MESSAGE,
+    NUMBER_SIZE,
+    STROKES_SIZE,
+    normalize_array,
+    read_image,
+    strokes_cut_out,
+    to_array,
+)
+
+# The ink has to stand out from the background by this much (of full scale) to count.
+MIN_CONTRAST = 0.1
+# After stretching, pixels above this are ink for finding the digit and its specks.
+INK_THRESHOLD = 0.3
+# Components smaller than this fraction of the largest one are specks, not parts of the digit.
+SPECK_FRACTION = 0.05
+# Ink this faint (of full scale) still counts in a small image with a flat background: a
+# digit stored on a scale of 0 to 16, as scikit-learn's are.
+FAINTEST = 0.02
+# Images smaller than this on their shorter side are not photos: no sheet of paper or uneven
+# light to look for, and the ink may fill the frame.
+PHOTO_SIZE = 64
+# Where border and thresholding disagree on which is ink, the ink is the thresholded class
+# holding less than this much under half of the pixels.
+CLEAR_MINORITY = 0.1
+
+
+def ink_map(image):
+    """An (H, W) float32 map in [0, 1] where 1 is ink, whatever the input's form and polarity."""
+    if isinstance(image, dict):
+        return _sketchpad_ink(image)
+    return _ink(_inside_sheet(_to_gray(to_array(image))))
+
+
+def page_ink(image):
+    """The ink map of the whole image, where several digits may be, and how to take its pixel
+    coordinates back to the input's: (ink, factor, (left, top)), input = ink * factor + offset."""
+    if isinstance(image, dict):
+        # Only the strokes, with a margin, so that a wide canvas leaves them all its pixels.
+        strokes_only = strokes_cut_out(image, margin=1 / 8)
+        if strokes_only is not None:
+            alpha, origin = strokes_only
+            ink = normalize_array(alpha, NUMBER_SIZE)
+            return ink, max(alpha.shape) / max(ink.shape), origin
+        image = next((image[key] for key in ("composite", "background") if image.get(key) is not None), None)
+    array, longest = read_image(image, NUMBER_SIZE)
+    return _ink(_to_gray(array)), longest / max(array.shape[:2]), (0, 0)
+
+
+def _ink(gray):
+    if _dark_on_light(gray):
+        gray = 1.0 - gray
+    return _flatten(gray)
+
+
+def _dark_on_light(gray):
+    """Whether the ink is darker than the background, as pen on paper (not chalk on a board).
+
+    The background is what fills the border, and the ink departs from it furthest. That
+    fails when the ink touches every border, as in a digit cut out tightly or stretched to
+    fill its frame; so for images that cannot be photos (small ones, and those of two clean
+    levels) the ink is also the minority after thresholding, and where the two judgements
+    disagree, a clear minority wins.
+    """
+    background = _border_level(gray)
+    by_border = background - gray.min() > gray.max() - background
+    low, high = float(gray.min()), float(gray.max())
+    if high <= low or (min(gray.shape) >= PHOTO_SIZE and not _two_levels(gray, low, high)):
+        return by_border
+    levels = ((gray - low) * (255 / (high - low))).astype(np.uint8)
+    light_share = cv2.threshold(levels, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)[1].mean()
+    if abs(light_share - 0.5) > CLEAR_MINORITY:
+        return light_share > 0.5
+    return by_border
+
+
+def _two_levels(gray, low, high):
+    """Whether nearly every pixel is close to the darkest or the lightest level: a binary or
+    drawn image, not a photo, whose paper and shadows take every level in between."""
+    sample = gray.ravel()[:: max(1, gray.size // 4000)]
+    near = (sample - low < 0.1 * (high - low)) | (high - sample < 0.1 * (high - low))
+    return near.mean() > 0.9
+
+
+def _to_gray(pixels):
+    """Gray levels in [0, 1]; transparent images are laid on a background that contrasts."""
+    if pixels.ndim == 2:
+        return pixels
+    color, alpha = pixels[:, :, :3], pixels[:, :, 3:] if pixels.shape[2] == 4 else None
+    gray = cv2.cvtColor(np.ascontiguousarray(color), cv2.COLOR_RGB2GRAY)
+    if alpha is None:
+        return gray
+    alpha = alpha[:, :, 0]
+    if alpha.sum() == 0:
+        raise NoDigitError("No digit found: the image is fully transparent.")
+    # Dark strokes on a transparent sheet go on white, light strokes on black, so the ink
+    # keeps its contrast whichever colour it was drawn in.
+    ink_level = float((gray * alpha).sum() / alpha.sum())
+    background = 1.0 if ink_level < 0.5 else 0.0
+    return gray * alpha + background * (1.0 - alpha)
+
+
+def _border_level(gray):
+    """The median gray level of the image's outer frame, where the background shows."""
+    height, width = gray.shape
+    band = max(1, min(height, width) // 20)
+    border = np.concatenate(
+        [gray[:band].ravel(), gray[-band:].ravel(), gray[:, :band].ravel(), gray[:, -band:].ravel()]
+    )
+    return _median(border)
+
+
+def _inside_sheet(gray):
+    """A photo of a sheet of paper on a darker table: keep only the sheet.
+
+    The sheet is the largest bright region, covering much of the photo, solid (the ink only
+    pocks it), with table on every side, and written on. Chalk strokes on a board are bright
+    too, but thin, or solid with nothing inside.
+    """
+    if min(gray.shape) < PHOTO_SIZE:
+        return gray
+    _, bright = cv2.threshold((gray * 255).astype(np.uint8), 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(bright, connectivity=4)
+    if count <= 1:
+        return gray
+    label = 1 + np.argmax(stats[1:, cv2.CC_STAT_AREA])
+    left, top, width, height, area = stats[label]
+    # Table all round: a bright region reaching the frame may be the lit half of a page.
+    surrounded = left > 0 and top > 0 and left + width < gray.shape[1] and top + height < gray.shape[0]
+    if not surrounded or area < 0.08 * gray.size or area < 0.6 * width * height:
+        return gray
+    # A sheet's outline is convex, even at an angle; a bold light digit's seldom is (its ink
+    # can fill most of its box, and would be taken for paper).
+    outline = cv2.findContours((labels == label).astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)[0][0]
+    if cv2.contourArea(outline) < 0.95 * cv2.contourArea(cv2.convexHull(outline)):
+        return gray
+    # Step in from the sheet's edges, where shadow and table blur into the paper.
+    inset_x, inset_y = max(1, width // 20), max(1, height // 20)
+    rows = slice(top + inset_y, top + height - inset_y)
+    columns = slice(left + inset_x, left + width - inset_x)
+    if bright[rows, columns].mean() > 0.995:
+        return gray  # Nothing is written on it: a bold bright stroke, not a sheet.
+    return gray[rows, columns]
+
+
+def _flatten(ink):
+    """Even out uneven lighting, with a smooth surface fitted to the image's border, where
+    only paper shows. The digit itself never enters the fit, so even a blot of ink stays whole.
+    """
+    height, width = ink.shape
+    if min(height, width) < PHOTO_SIZE:
+        return ink  # Too small to be a photo, and too small a border to tell paper from ink.
+    band = min(height, width) // 20
+    border = np.zeros((height, width), bool)
+    border[:band], border[-band:], border[:, :band], border[:, -band:] = True, True, True, True
+    rows, columns = np.nonzero(border)
+    step = max(1, len(rows) // 1000)
+    rows, columns = rows[::step], columns[::step]
+    values = ink[rows, columns]
+    y, x = rows / height - 0.5, columns / width - 0.5
+    terms = np.stack([np.ones_like(x), x, y, x * x, x * y, y * y], axis=1)
+    for _ in range(2):
+        coefficients = np.linalg.lstsq(terms, values, rcond=None)[0]
+        # Ink that reaches the border lies well above the paper: fit again without it.
+        paper = values - terms @ coefficients < 0.1
+        terms, values = terms[paper], values[paper]
+    # The surface is smooth: evaluate it on a coarse grid and let resizing fill it in.
+    y, x = np.mgrid[0:33, 0:33].astype(np.float32) / 32 - 0.5
+    a, b, c, d, e, f = coefficients.astype(np.float32)
+    surface = a + b * x + c * y + d * x * x + e * x * y + f * y * y
+    if surface.max() - surface.min() < 0.05:
+        return ink  # Even light: nothing to flatten.
+    surface = cv2.resize(surface, (width, height), interpolation=cv2.INTER_LINEAR)
+    # Light multiplies what the paper reflects, so where the paper is dim the ink's contrast
+    # is smaller too: divide it back out, as well as lifting the background to zero.
+    return ((ink - surface) / np.maximum(1.0 - surface, 0.05)).clip(0.0, 1.0)
+
+
+def _sketchpad_ink(value):
+    """The ink of a Gradio sketchpad value: the alpha of its stroke layers, else its images."""
+    # Only the strokes matter: cut them out, with a margin of empty canvas, before anything
+    # else looks at the pixels.
+    strokes_only = strokes_cut_out(value, margin=1 / 4)
+    if strokes_only is not None:
+        return normalize_array(strokes_only[0], STROKES_SIZE)
+    for key in ("composite", "background"):
+        if value.get(key) is not None:
+            return ink_map(value[key])
+    raise NoDigitError("Draw a digit first: the canvas is empty.")
+
+
+def strokes(ink):
+    """Stretch an ink map so the background is 0 and the strongest stroke 1, and find its
+    strokes: the stretched map, the label of each pixel's connected stroke, the strokes'
+    statistics (OpenCV's), and for each label whether it is a stroke rather than a speck far
+    smaller than the largest. Raises `NoDigitError` when nothing stands out."""
+    # The background's level: the median, unless the ink covers half the image or near it (a
+    # digit filling its frame), when the median lies on the ink and the darker of the levels
+    # that thresholding tells apart is the background's.
+    background = min(_median(ink), _darker_level(ink))
+    top = float(ink.max())
+    if top - background < MIN_CONTRAST and not _faint_but_clean(ink, top):
+        raise NoDigitError(NO_DIGIT_MESSAGE)
+    ink = np.clip((ink - background) / (top - background), 0.0, 1.0, dtype=np.float32)
+    mask = (ink > INK_THRESHOLD).astype(np.uint8)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    if count <= 1:
+        raise NoDigitError(NO_DIGIT_MESSAGE)
+    kept = np.concatenate([[False], areas >= SPECK_FRACTION * areas.max()])
+    return ink, labels, stats, kept
+
+
+def _darker_level(ink):
+    """The median of the pixels below Otsu's threshold, from at most about 4,000 of them."""
+    sample = ink.ravel()[:: max(1, ink.size // 4000)]
+    low, high = float(sample.min()), float(sample.max())
+    if high <= low:
+        return low
+    levels = ((sample - low) * (255 / (high - low))).astype(np.uint8)
+    threshold = cv2.threshold(levels[None], 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)[0]
+    return _median(sample[levels <= threshold])
+
+
+def _faint_but_clean(ink, top):
+    """A small image whose ink is faint on a background of one exact level, as digits stored
+    on a scale of 0 to 16 are: drawn by a program, so its faint ink is not noise."""
+    low = float(ink.min())
+    return min(ink.shape) < PHOTO_SIZE and top - low >= FAINTEST and float(np.mean(ink == low)) >= 0.25
+
+
+def ink_box(ink):
+    """(left, top, width, height) of the nonzero pixels; all 0 when there are none."""
+    return cv2.boundingRect((ink > 0).view(np.uint8))
+
+
+def _median(values):
+    """The median of an array's values, from at most about 4,000 of them (evenly spread).
+
+    Sorted rather than partitioned: with as many equal values as a dark background has,
+    NumPy's partition is several times slower than its sort.
+    """
+    values = np.sort(values.ravel()[:: max(1, values.size // 4000)])
+    return float(values[values.size // 2])

@@ -1,0 +1,181 @@
+"""Reading what a person gives us into pixels: files with their EXIF rotation, transparency
+kept, any bit depth, shrunk early; arrays checked for type, shape and values; the strokes of
+a Gradio sketchpad."""
+
+import os
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from digitrec.errors import InvalidImageError, NoDigitError
+
+# Larger images are shrunk before any other work: a digit needs no more pixels than this to
+# be read, and a 4000x3000 photo would otherwise cost every later step 50 times as much.
+WORKING_SIZE = 512
+# A line of digits is read from twice as many pixels: it is several digits wide, and where two
+# of them touch, the cut between them needs the detail.
+NUMBER_SIZE = 2 * WORKING_SIZE
+# Strokes cut out of a sketchpad are shrunk to this: all the digit's own pixels a 28x28
+# result can use, and few enough to be quick.
+STROKES_SIZE = 160
+# Images with more pixels than this are refused from their header, not decoded: a 108 MP
+# phone photo passes, a 20000x20000 image does not.
+MAX_PIXELS = 150_000_000
+NO_DIGIT_MESSAGE = "No digit found: the image is blank. Draw or upload a digit (0-9) first."
+
+
+def to_array(image):
+    """Read `image` into a float32 array in [0, 1] of shape (H, W) or (H, W, C), C in 1, 3, 4,
+    shrunk to at most WORKING_SIZE on its longer side."""
+    return read_image(image)[0]
+
+
+def read_image(image, size=WORKING_SIZE):
+    """`to_array`, shrunk to at most `size`, and the longer side of the image as given."""
+    if image is None:
+        raise NoDigitError(NO_DIGIT_MESSAGE)
+    longest = None
+    if isinstance(image, (str, os.PathLike)):
+        image, longest = _open(Path(image), size)
+    if isinstance(image, Image.Image):
+        longest = longest or max(image.size)
+        image = _from_pil(image)
+    if not isinstance(image, np.ndarray):
+        raise InvalidImageError(
+            f"Cannot read an image from {type(image).__name__}; expected a numpy array, a PIL "
+            "image, a file path or a Gradio sketchpad dict."
+        )
+    array = normalize_array(image, size)
+    return array, longest or max(image.shape[:2])
+
+
+def _open(path, size=WORKING_SIZE):
+    if not path.is_file():
+        raise InvalidImageError(f"Image file {path} does not exist.")
+    try:
+        with Image.open(path) as opened:
+            _check_size(opened.width, opened.height, f"Image file {path}")
+            longest = max(opened.size)
+            # A JPEG can be decoded at a half, quarter or eighth of its size, much faster.
+            opened.draft(opened.mode, (size, size))
+            # Photos from phones store their rotation in EXIF rather than in the pixels.
+            image = ImageOps.exif_transpose(opened)
+            image.load()
+            return image, longest
+    except Image.DecompressionBombError as error:
+        # Pillow refuses the largest images itself, from their header, before we see them.
+        raise InvalidImageError(
+            f"Image file {path} is too large to read; the limit is {MAX_PIXELS:,} pixels."
+        ) from error
+    except InvalidImageError:
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+        raise InvalidImageError(f"Image file {path} is not a readable image: {error}") from error
+
+
+def _check_size(width, height, what):
+    if width * height > MAX_PIXELS:
+        raise InvalidImageError(
+            f"{what} is {width}x{height} pixels, too large to read; the limit is "
+            f"{MAX_PIXELS:,} pixels."
+        )
+
+
+def _from_pil(image):
+    """A PIL image as a numpy array, keeping transparency and high bit depths."""
+    _check_size(image.width, image.height, "Image")
+    # Animated images (GIF, APNG) are read from their first frame.
+    if getattr(image, "is_animated", False):
+        image.seek(0)
+    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        return np.asarray(image)
+    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+        return np.asarray(image.convert("RGBA"))
+    if image.mode in ("L", "1"):
+        return np.asarray(image.convert("L"))
+    return np.asarray(image.convert("RGB"))
+
+
+def normalize_array(array, longest=WORKING_SIZE):
+    if array.dtype == bool:
+        array = array.astype(np.uint8) * 255
+    if not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
+        raise InvalidImageError(f"Image array has dtype {array.dtype}; expected integers or floats.")
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[:, :, 0]
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)):
+        raise InvalidImageError(
+            f"Image array has shape {array.shape}; expected (H, W), (H, W, 1), (H, W, 3) or (H, W, 4)."
+        )
+    if array.shape[0] < 1 or array.shape[1] < 1:
+        raise InvalidImageError(f"Image array has shape {array.shape}, with no pixels.")
+    if array.size > MAX_PIXELS * 4:
+        raise InvalidImageError(f"Image array of shape {array.shape} is too large to read.")
+    if np.issubdtype(array.dtype, np.floating) and not np.isfinite(array).all():
+        raise InvalidImageError("Image array holds NaN or infinite values; expected finite pixel values.")
+    # 8-bit images, the common case, need no look at their values.
+    low, high = (0, 255) if array.dtype == np.uint8 else (float(array.min()), float(array.max()))
+    if low < 0:
+        raise InvalidImageError(f"Image array has negative values (down to {low:g}); expected 0 or more.")
+    if np.issubdtype(array.dtype, np.floating):
+        if high > 255:
+            raise InvalidImageError(f"Float image has values up to {high:g}; expected [0, 1] or [0, 255].")
+        full_scale = 1.0 if high <= 1.0 else 255.0
+    else:
+        # uint16 images (16-bit PNGs) use the full range; other integers hold 8-bit values.
+        full_scale = 65535.0 if array.dtype == np.uint16 or high > 255 else 255.0
+        if high > 65535:
+            raise InvalidImageError(f"Integer image has values up to {high:g}; expected 0..65535.")
+    # Shrink first, in the image's own type where OpenCV takes it, so that a large photo is
+    # converted to floats only once it is small.
+    if array.dtype not in (np.uint8, np.uint16, np.float32):
+        array = array.astype(np.float32)
+    return np.clip(_shrink(array, longest).astype(np.float32) / full_scale, 0.0, 1.0)
+
+
+def _shrink(pixels, longest=WORKING_SIZE):
+    """Scale the image down by a whole factor, so that its longer side is at most `longest`.
+
+    OpenCV averages whole blocks of pixels several times faster than fractional ones; the
+    few rows and columns that do not fill a last block are dropped.
+    """
+    height, width = pixels.shape[:2]
+    factor = -(-max(height, width) // longest)
+    if factor <= 1:
+        return pixels
+    height, width = max(factor, height // factor * factor), max(factor, width // factor * factor)
+    pixels = pixels[:height, :width]
+    return cv2.resize(pixels, (width // factor, height // factor), interpolation=cv2.INTER_AREA)
+
+
+def sketchpad_strokes(value):
+    """The strokes of a Gradio sketchpad value, as the 8-bit alpha of its layers put
+    together; None when it has no layer with an alpha channel."""
+    alphas = [_alpha(layer) for layer in value.get("layers") or [] if layer is not None]
+    alphas = [alpha for alpha in alphas if alpha is not None]
+    return np.maximum.reduce(alphas) if len(alphas) > 1 else alphas[0] if alphas else None
+
+
+def strokes_cut_out(value, margin):
+    """The alpha of a sketchpad's strokes within their bounding box and a margin of `margin`
+    times its longer side, and the (left, top) of that cut in the canvas; None when no
+    stroke is drawn."""
+    alpha = sketchpad_strokes(value)
+    left, top, width, height = cv2.boundingRect(alpha) if alpha is not None else (0, 0, 0, 0)
+    if not width:
+        return None
+    margin = int(max(width, height) * margin)
+    left, top, right, bottom = max(0, left - margin), max(0, top - margin), left + width + margin, top + height + margin
+    return alpha[top:bottom, left:right], (left, top)
+
+
+def _alpha(layer):
+    """A sketchpad layer's alpha channel, the strokes drawn on it; None if it has none."""
+    if isinstance(layer, np.ndarray) and layer.dtype == np.uint8 and layer.ndim == 3 and layer.shape[2] == 4:
+        return layer[:, :, 3]  # What Gradio sends: read it as it is.
+    layer = to_array(layer)
+    if layer.ndim == 3 and layer.shape[2] == 4:
+        return (layer[:, :, 3] * 255).round().astype(np.uint8)
+    return None
