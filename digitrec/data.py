@@ -97,18 +97,20 @@ def unipen_path(path=None):
 def load_unipen(split, path=None):
     """One writer-disjoint split of the UNIPEN digits ("train", "validation" or "test") as
     `(images, labels)`: uint8 (N, 28, 28) white on black in MNIST's framing, and int64 digits."""
+    code = SPLITS[_checked(split)]
     arrays = _unipen_arrays(unipen_path(path), ("x", "y"))
-    chosen = arrays["split"] == SPLITS[_checked(split)]
+    chosen = arrays["split"] == code
     return arrays["x"][chosen], arrays["y"][chosen]
 
 
 def load_unipen_strokes(split, path=None):
     """The pen strokes the digits of one split were drawn from, and their labels: for each
     digit, a list of (P, 2) float32 arrays of x, y in millimetres (y down)."""
+    code = SPLITS[_checked(split)]
     digits = unipen_path(path)
     keys = ("points", "stroke_offsets", "sample_offsets", "ppmm", "y")
     arrays = _unipen_arrays(digits.with_name("unipen_strokes.npz") if digits else None, keys)
-    chosen = np.flatnonzero(arrays["split"] == SPLITS[_checked(split)])
+    chosen = np.flatnonzero(arrays["split"] == code)
     points, strokes, samples = arrays["points"].astype(np.float32), arrays["stroke_offsets"], arrays["sample_offsets"]
     digits_strokes = [
         [points[strokes[j] : strokes[j + 1]] / arrays["ppmm"][i] for j in range(samples[i], samples[i + 1])]

@@ -1,5 +1,6 @@
 """The networks, and how trained ones are saved, described and loaded."""
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -115,6 +116,17 @@ def read_card(path):
     """The JSON card beside a model file, or an empty dict when there is none."""
     card = card_path(path)
     return json.loads(card.read_text()) if card.is_file() else {}
+
+
+def describe(model):
+    """Which trained model a run started from or learned from: its file, its SHA-256 and the
+    test accuracy its card gives."""
+    path = model_path(model)
+    return {
+        "file": path.name,
+        "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        "test_accuracy": read_card(path).get("test_accuracy"),
+    }
 
 
 def load(model):

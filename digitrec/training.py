@@ -96,6 +96,11 @@ def distribution(name):
     raise ValueError(f"Unknown strategy {name!r}; expected 'default', 'mirrored' or 'multi-worker'.")
 
 
+def unipen_file(config):
+    """The UNIPEN digits file the run uses, or None for MNIST alone."""
+    return None if config.unipen == "" else mnist.unipen_path(config.unipen)
+
+
 def training_data(config, data):
     """What `train` fits on and validates on: ((images, labels, strokes), (x_val, y_val)).
 
@@ -107,7 +112,7 @@ def training_data(config, data):
     split = len(x_train) - config.validation_size
     images, labels, strokes = [x_train[:split]], [y_train[:split]], [None] * split
     x_val, y_val = [x_train[split:]], [y_train[split:]]
-    unipen = mnist.unipen_path(config.unipen) if config.unipen != "" else None
+    unipen = unipen_file(config)
     if unipen is not None:
         x_unipen, y_unipen = mnist.load_unipen("train", unipen)
         unipen_strokes, _ = mnist.load_unipen_strokes("train", unipen)
@@ -189,6 +194,16 @@ def train(config=None, data=None, out=None, verbose="auto"):
     card = make_card(model, config, history, data, test_loss, test_accuracy, seconds)
     card["replicas"] = int(strategy.num_replicas_in_sync)
     card["training_images"] = int(len(x_fit))
+    unipen = unipen_file(config)
+    if unipen is not None:
+        # Reported, never looked at during training: the test writers' digits as they are.
+        x_unipen, y_unipen = mnist.load_unipen("test", unipen)
+        unipen_test = model.evaluate(mnist.scale(x_unipen), keras.utils.to_categorical(y_unipen, 10), verbose=0)
+        card["unipen_test_accuracy"] = round(float(unipen_test[1]), 6)
+        card["unipen_test_images"] = int(len(y_unipen))
+    for role in ("init", "teacher"):
+        if getattr(config, role) and (role == "init" or config.teacher_share > 0):
+            card[role] = models.describe(getattr(config, role))
     if validation:
         # The saved weights (the average, with `ema`), not those of the last epoch.
         card["validation_images"] = int(len(x_val))

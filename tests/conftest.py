@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import digitrec
-from digitrec.data import MNIST_ENV
+from digitrec.data import MNIST_ENV, UNIPEN_ENV, unipen_path
 
 
 @pytest.fixture(scope="session")
@@ -25,6 +25,19 @@ def mlp():
     return digitrec.load_recognizer("mlp")
 
 
+@pytest.fixture(scope="session")
+def unipen():
+    """The UNIPEN digits file $DIGITREC_UNIPEN names: without it the tests that read it are
+    skipped, saying why, except under CI=true, which fails them."""
+    path = unipen_path()
+    if path is None or not path.is_file():
+        reason = f"{UNIPEN_ENV} does not name UNIPEN's unipen_digits.npz"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason} (CI=true runs the UNIPEN tests)")
+        pytest.skip(reason)
+    return path
+
+
 @pytest.fixture
 def box_digit():
     """A 28x28 image holding a 20x20 white square outline, 3 pixels thick (MNIST's pen),
@@ -36,4 +49,7 @@ def box_digit():
 
 
 def pytest_report_header():
-    return f"MNIST from: {os.environ.get(MNIST_ENV) or 'keras.datasets download'}"
+    return [
+        f"MNIST from: {os.environ.get(MNIST_ENV) or 'keras.datasets download'}",
+        f"UNIPEN from: {os.environ.get(UNIPEN_ENV) or 'nowhere (its tests are skipped)'}",
+    ]

@@ -80,3 +80,33 @@ def test_checksum_depends_on_every_array(mnist):
     changed[0] = (changed[0] + 1) % 10
     assert checksum(mnist) == checksum(((x_train, y_train), (x_test, y_test)))
     assert checksum(mnist) != checksum(((x_train, y_train), (x_test, changed)))
+
+
+def test_unipen_splits_are_writer_disjoint_and_complete(unipen):
+    from digitrec.data import load_unipen, load_unipen_strokes
+
+    sizes = {"train": 11029, "validation": 2226, "test": 1832}
+    writers = {}
+    for split, size in sizes.items():
+        images, labels = load_unipen(split, unipen)
+        assert images.shape == (size, 28, 28) and images.dtype == np.uint8
+        assert labels.shape == (size,) and set(np.unique(labels)) == set(range(10))
+        with np.load(unipen) as archive:
+            writers[split] = set(archive["writer"][archive["split"] == {"train": 0, "validation": 1, "test": 2}[split]])
+    assert not writers["train"] & writers["validation"] and not writers["train"] & writers["test"]
+    assert not writers["validation"] & writers["test"]
+    strokes, labels = load_unipen_strokes("validation", unipen)
+    assert len(strokes) == sizes["validation"] and (labels == load_unipen("validation", unipen)[1]).all()
+    assert all(stroke.ndim == 2 and stroke.shape[1] == 2 for stroke in strokes[0])
+
+
+def test_unipen_needs_a_file_and_a_known_split(tmp_path, monkeypatch):
+    from digitrec.data import load_unipen
+
+    monkeypatch.delenv("DIGITREC_UNIPEN", raising=False)
+    with pytest.raises(DatasetError, match="DIGITREC_UNIPEN"):
+        load_unipen("train")
+    with pytest.raises(DatasetError, match="does not exist"):
+        load_unipen("train", tmp_path / "missing.npz")
+    with pytest.raises(ValueError, match="Unknown UNIPEN split 'dev'"):
+        load_unipen("dev", tmp_path / "missing.npz")

@@ -12,7 +12,7 @@ from digitrec.training import TrainConfig, train
 def test_short_training_run_saves_a_working_model_and_card(mnist, tmp_path):
     (x_train, y_train), (x_test, y_test) = mnist
     small = ((x_train[:3000], y_train[:3000]), (x_test[:1000], y_test[:1000]))
-    config = TrainConfig(epochs=2, validation_size=500, patience=1)
+    config = TrainConfig(epochs=2, validation_size=500, patience=1, unipen="")
     out = tmp_path / "mlp.keras"
     result = train(config, small, out=out, verbose=0)
 
@@ -52,7 +52,7 @@ from digitrec import load_mnist
 from digitrec.training import default_config, train
 
 (x_train, y_train), (x_test, y_test) = load_mnist()
-config = default_config("mlp", epochs=2, validation_size=500, strategy="mirrored")
+config = default_config("mlp", epochs=2, validation_size=500, strategy="mirrored", unipen="", teacher=None)
 small = ((x_train[:3000], y_train[:3000]), (x_test[:1000], y_test[:1000]))
 result = train(config, small, out=sys.argv[1], verbose=0)
 print(result.card["replicas"], result.card["test_accuracy"])
@@ -71,9 +71,10 @@ print(result.card["replicas"], result.card["test_accuracy"])
 def test_cnn_recipe_and_a_short_cnn_run(mnist):
     from digitrec.training import default_config
 
-    config = default_config("cnn", epochs=1, validation_size=200)
-    assert config.model == "cnn" and config.learning_rate_decay == 0.95
-    assert config.shift > TrainConfig().shift
+    config = default_config("cnn", epochs=1, validation_size=200, unipen="")
+    # The whole decaying schedule on all of MNIST, kept as a weight average.
+    assert config.model == "cnn" and config.learning_rate_decay == 0.9 and config.ema == 0.999
+    assert default_config("cnn").validation_size == 0
     (x_train, y_train), (x_test, y_test) = mnist
     result = train(config, ((x_train[:1200], y_train[:1200]), (x_test[:300], y_test[:300])), verbose=0)
     # The architecture of the shipped CNN, which the same command trained.
@@ -81,11 +82,41 @@ def test_cnn_recipe_and_a_short_cnn_run(mnist):
     assert result.model.output_shape == (None, 10)
 
 
+def test_training_on_mnist_and_unipen_writers(mnist, unipen, tmp_path):
+    """UNIPEN's training writers are trained on, its validation writers validated on, and its
+    test writers only reported."""
+    (x_train, y_train), (x_test, y_test) = mnist
+    small = ((x_train[:1500], y_train[:1500]), (x_test[:500], y_test[:500]))
+    config = TrainConfig(epochs=1, validation_size=500, unipen=str(unipen))
+    card = train(config, small, out=tmp_path / "mlp.keras", verbose=0).card
+    assert card["training_images"] == 1000 + 11029
+    assert card["validation_images"] == 500 + 2226
+    assert card["unipen_test_images"] == 1832 and card["unipen_test_accuracy"] > 0.8
+    assert 0.8 < card["validation_accuracy"] <= 1
+
+
+def test_distillation_and_warm_start_are_recorded_and_work(mnist, tmp_path):
+    (x_train, y_train), (x_test, y_test) = mnist
+    small = ((x_train[:1500], y_train[:1500]), (x_test[:1000], y_test[:1000]))
+    shipped = models.read_card(models.model_path("mlp"))["test_accuracy"]
+    config = TrainConfig(
+        epochs=1, validation_size=300, unipen="", init="mlp", learning_rate=1e-4,
+        teacher="cnn", teacher_share=0.7, temperature=2.0,
+    )
+    card = train(config, small, verbose=0).card
+    assert card["init"] == models.describe("mlp") and card["teacher"] == models.describe("cnn")
+    assert card["teacher"]["test_accuracy"] == models.read_card(models.model_path("cnn"))["test_accuracy"]
+    # One gentle epoch on 1,200 images keeps what the shipped weights knew; from random
+    # weights the same epoch reaches far less.
+    assert card["test_accuracy"] > shipped - 0.02
+    assert card["test_accuracy"] > train(TrainConfig(epochs=1, validation_size=300, unipen=""), small, verbose=0).card["test_accuracy"] + 0.05
+
+
 def test_same_seed_same_model(mnist):
     (x_train, y_train), (x_test, y_test) = mnist
     small = ((x_train[:1500], y_train[:1500]), (x_test[:100], y_test[:100]))
-    config = TrainConfig(epochs=1, validation_size=300)
+    config = TrainConfig(epochs=2, validation_size=300, unipen="")
     first, second = (train(config, small, verbose=0).model.get_weights() for _ in range(2))
     assert all(np.array_equal(a, b) for a, b in zip(first, second))
-    other = train(TrainConfig(epochs=1, validation_size=300, seed=2), small, verbose=0).model.get_weights()
+    other = train(TrainConfig(epochs=1, validation_size=300, seed=2, unipen=""), small, verbose=0).model.get_weights()
     assert not np.array_equal(first[0], other[0])
