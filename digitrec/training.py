@@ -152,9 +152,7 @@ def train(config=None, data=None, out=None, verbose="auto"):
     (x_fit, y_fit, strokes), (x_val, y_val) = training_data(config, data)
     teacher = None
     if config.teacher and config.teacher_share > 0:
-        # Called on every augmented batch: a compiled graph, not `predict`'s per-call set-up.
-        teacher_model = models.load(config.teacher)
-        teacher = tf.function(lambda batch: teacher_model(batch, training=False), jit_compile=True)
+        teacher = models.load(config.teacher).predict(mnist.scale(x_fit), batch_size=1024, verbose=0)
     batches = WriterBatches(
         x_fit, y_fit, config.batch_size, config.augmentation, config.seed, strokes=strokes,
         teacher=teacher, teacher_share=config.teacher_share, temperature=config.temperature,

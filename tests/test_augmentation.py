@@ -66,9 +66,13 @@ def test_batches_are_repeatable_and_new_every_epoch(test_set):
 
 def test_teacher_probabilities_are_mixed_into_the_labels(test_set):
     images, labels = test_set
-    uniform = lambda batch: np.full((len(batch), 10), 0.1, np.float32)
+    uniform = np.full((64, 10), 0.1, np.float32)
     batches = WriterBatches(images[:64], labels[:64], 64, NONE, 1, teacher=uniform, teacher_share=0.7, temperature=2.0)
     _, targets = batches[0]
     np.testing.assert_allclose(targets.sum(axis=1), 1.0, atol=1e-6)
     chosen = batches._order[:64]
     np.testing.assert_allclose(targets[np.arange(64), labels[chosen]], 0.3 + 0.07, atol=1e-6)
+    # A confident teacher, softened by the temperature, keeps the label on top.
+    sure = np.eye(10, dtype=np.float32)[labels[:64]] * 0.91 + 0.01
+    _, targets = WriterBatches(images[:64], labels[:64], 64, NONE, 1, teacher=sure, teacher_share=0.7, temperature=2.0)[0]
+    assert (targets.argmax(axis=1) == labels[chosen]).all()
