@@ -25,11 +25,11 @@ def test_shipped_mlp_is_the_specified_dense_network(mlp):
     assert network.loss == "categorical_crossentropy"
 
 
-def test_shipped_mlp_scores_at_least_97_8_percent_on_the_full_test_set(mlp, test_set, mnist):
+def test_shipped_mlp_scores_at_least_98_5_percent_on_the_full_test_set(mlp, test_set, mnist):
     images, labels = test_set
     assert len(labels) == 10000
     result = evaluate(mlp, images, labels)
-    assert result.accuracy >= 0.978
+    assert result.accuracy >= 0.985
     # The card tells the truth about the file beside it.
     card = json.loads((MODELS_DIR / "mlp.json").read_text())
     assert card["test_accuracy"] == pytest.approx(result.accuracy, abs=1e-4)
@@ -49,11 +49,11 @@ def test_shipped_cnn_has_the_layers_the_user_named(cnn):
     assert cnn.network.loss == "categorical_crossentropy"
 
 
-def test_shipped_cnn_reaches_99_6_percent_on_the_full_test_set(cnn, mlp, test_set, mnist):
+def test_shipped_cnn_reaches_99_7_percent_on_the_full_test_set(cnn, mlp, test_set, mnist):
     images, labels = test_set
     result = evaluate(cnn, images, labels)
-    # 99.61% measured when it was trained (39 errors); the dense network makes about 160.
-    assert result.accuracy >= 0.996
+    # A single model, no test-time augmentation; the dense network makes four times as many errors.
+    assert result.accuracy >= 0.997
     assert result.accuracy > evaluate(mlp, images, labels).accuracy + 0.008
     card = json.loads((MODELS_DIR / "cnn.json").read_text())
     assert card["test_accuracy"] == pytest.approx(result.accuracy, abs=1e-4)
