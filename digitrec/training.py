@@ -170,7 +170,10 @@ def train(config=None, data=None, out=None, verbose="auto"):
 
     strategy = distribution(config.strategy)
     with strategy.scope():
-        model = models.BUILDERS[config.model](learning_rate=config.learning_rate, ema=config.ema)
+        # The average spans at most the last tenth of the run, so a short run (a smoke test,
+        # one epoch in the notebook) is not mostly its first steps' weights.
+        ema = min(config.ema, 1 - 10 / (len(batches) * config.epochs)) if config.ema else 0.0
+        model = models.BUILDERS[config.model](learning_rate=config.learning_rate, ema=max(ema, 0.0))
         if config.init:
             model.set_weights(models.load(config.init).get_weights())
     monitor = "val_accuracy" if validation else "accuracy"
