@@ -47,8 +47,9 @@ class TrainConfig:
     # an average of the last few thousand steps generalises better than the last step alone.
     # 0 keeps the last step's weights.
     ema: float = 0.0
-    # Distillation: a trained model ("cnn" or a path) whose probabilities for each augmented
-    # image are mixed into the labels with this share, softened by this temperature.
+    # Distillation: a trained model ("cnn" or a path) whose probabilities for each training
+    # image (as it is, computed once) are mixed into its labels with this share, softened by
+    # this temperature.
     teacher: str | None = None
     teacher_share: float = 0.0
     temperature: float = 1.0
@@ -153,7 +154,7 @@ def train(config=None, data=None, out=None, verbose="auto"):
     if config.model not in models.BUILDERS:
         raise ValueError(f"Unknown model {config.model!r}; expected one of {sorted(models.BUILDERS)}.")
     data = data or mnist.load_mnist()
-    (x_train, y_train), (x_test, y_test) = data
+    _, (x_test, y_test) = data
     # The same seed gives the same weights, batches and augmentations, so the same model.
     keras.utils.set_random_seed(config.seed)
     tf.config.experimental.enable_op_determinism()

@@ -75,8 +75,7 @@ def _dark_on_light(gray):
     low, high = float(gray.min()), float(gray.max())
     if high <= low or (min(gray.shape) >= PHOTO_SIZE and not _two_levels(gray, low, high)):
         return by_border
-    levels = ((gray - low) * (255 / (high - low))).astype(np.uint8)
-    light_share = cv2.threshold(levels, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)[1].mean()
+    light_share = (_otsu_levels(gray, low, high) > 0).mean()
     if abs(light_share - 0.5) > CLEAR_MINORITY:
         return light_share > 0.5
     return by_border
@@ -85,7 +84,7 @@ def _dark_on_light(gray):
 def _two_levels(gray, low, high):
     """Whether nearly every pixel is close to the darkest or the lightest level: a binary or
     drawn image, not a photo, whose paper and shadows take every level in between."""
-    sample = gray.ravel()[:: max(1, gray.size // 4000)]
+    sample = _sample(gray)
     near = (sample - low < 0.1 * (high - low)) | (high - sample < 0.1 * (high - low))
     return near.mean() > 0.9
 
@@ -221,13 +220,17 @@ def strokes(ink):
 
 def _darker_level(ink):
     """The median of the pixels below Otsu's threshold, from at most about 4,000 of them."""
-    sample = ink.ravel()[:: max(1, ink.size // 4000)]
+    sample = _sample(ink)
     low, high = float(sample.min()), float(sample.max())
     if high <= low:
         return low
-    levels = ((sample - low) * (255 / (high - low))).astype(np.uint8)
-    threshold = cv2.threshold(levels[None], 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)[0]
-    return _median(sample[levels <= threshold])
+    return _median(sample[_otsu_levels(sample, low, high) == 0])
+
+
+def _otsu_levels(values, low, high):
+    """Otsu's split of values in [low, high] (low < high): 255 above the threshold, 0 below."""
+    levels = ((values - low) * (255 / (high - low))).astype(np.uint8)
+    return cv2.threshold(levels.reshape(-1, levels.shape[-1]), 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)[1].reshape(levels.shape)
 
 
 def _faint_but_clean(ink, top):
@@ -248,5 +251,10 @@ def _median(values):
     Sorted rather than partitioned: with as many equal values as a dark background has,
     NumPy's partition is several times slower than its sort.
     """
-    values = np.sort(values.ravel()[:: max(1, values.size // 4000)])
+    values = np.sort(_sample(values))
     return float(values[values.size // 2])
+
+
+def _sample(values):
+    """At most about 4,000 of an array's values, evenly spread."""
+    return values.ravel()[:: max(1, values.size // 4000)]
