@@ -1,5 +1,7 @@
 """The Gradio app: draw or upload a digit, see what the model thinks it is."""
 
+import collections
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -114,6 +116,56 @@ def describe(recognizer):
     return f"{name}, {accuracy:.2%} on the 10,000 MNIST test images" if accuracy else name
 
 
+# The 28x28 inputs of recent uploads, by the upload's file, for the view of what the model
+# saw: the `predict` endpoint returns only the label and the text (an MCP tool or an API
+# client needs no preview), and the view is filled in after it from here.
+SEEN_UPLOADS = 64
+
+
+@dataclass
+class Answer:
+    """The answer panel: the model selector and what each answer shows. Built unrendered
+    first, so that each tab can wire its events to it, and rendered in its column."""
+
+    recognizers: dict
+    model: gr.Radio
+    label: gr.Label
+    text: gr.Textbox
+    preview: gr.Image
+    answered: gr.Markdown
+    source: gr.State  # Which input was answered last: "draw" or "upload".
+
+    @classmethod
+    def unrendered(cls, recognizers):
+        return cls(
+            recognizers,
+            gr.Radio(
+                [(MODEL_LABELS.get(name, name), name) for name in recognizers],
+                value=next(iter(recognizers)),
+                label="Model",
+                elem_id="model",
+                visible=len(recognizers) > 1,
+                render=False,
+            ),
+            gr.Label(num_top_classes=10, label="Confidence", render=False),
+            gr.Textbox(label="Prediction", interactive=False, elem_id="prediction", render=False),
+            gr.Image(label="What the model saw (28x28)", interactive=False, height=200, render=False),
+            gr.Markdown(elem_id="answered", render=False),
+            gr.State("draw"),
+        )
+
+    @property
+    def shown(self):
+        return [self.label, self.text, self.preview, self.answered]
+
+    def render(self):
+        for component in (self.model, *self.shown):
+            component.render()
+
+    def answered_by(self, model):
+        return f"Answered by **{describe(self.recognizers[model])}**"
+
+
 def build_demo(recognizers, delete_cache=DELETE_CACHE):
     """The app's Blocks for a recognizer, or a list of them (best first, with a selector).
 
@@ -125,69 +177,146 @@ def build_demo(recognizers, delete_cache=DELETE_CACHE):
     if isinstance(recognizers, Recognizer):
         recognizers = [recognizers]
     recognizers = {recognizer.name: recognizer for recognizer in recognizers}
-    first = next(iter(recognizers))
     load_verifier()  # The Number tab's, loaded and compiled now rather than on its first answer.
-    nothing = (None, "", None, "")
+    with gr.Blocks(title=TITLE, delete_cache=delete_cache) as demo:
+        gr.Markdown(f"# {TITLE}\n{DESCRIPTION}")
+        answer = Answer.unrendered(recognizers)
+        with gr.Row():
+            with gr.Column(scale=3):
+                with gr.Tabs():
+                    pad = draw_tab(answer)
+                    upload = upload_tab(answer)
+                    number_outputs = number_tab(answer)
+                clear = gr.ClearButton(value="Clear", elem_id="clear")
+            with gr.Column(scale=2):
+                answer.render()
+        clear.add([upload, *answer.shown, *number_outputs])
+        # Setting the sketchpad's value to empty clears its canvas only the first time (Gradio
+        # 6.31), so the button presses the sketchpad's own "Clear canvas" instead.
+        clear.click(None, js=CLEAR_CANVAS_JS)
+        demo.load(None, js=PICK_BRUSH_JS)
+    return demo
 
-    def answered_by(model):
-        return f"Answered by **{describe(recognizers[model])}**"
+
+def draw_tab(answer):
+    """The Draw tab: a sketchpad answered after every stroke, and again for another model."""
 
     def draw(value, model):
-        """The Draw tab: predict after every stroke; an empty canvas asks for a digit."""
         try:
-            prediction = recognizers[model].predict(value)
+            prediction = answer.recognizers[model].predict(value)
         except NoDigitError:
             return None, "Draw a digit first", None, "", "draw"
         except ValueError as error:
             return None, str(error), None, "", "draw"
-        return prediction.label(), prediction.text(), enlarge(prediction.processed), answered_by(model), "draw"
-
-    def predict(image, model=first):
-        """Recognize the digit in an uploaded image; the app's `predict` API endpoint.
-
-        It takes Gradio's file record unprocessed and reads the file itself, so that a broken
-        or disguised file gets our specific message instead of a decoding traceback.
-        """
-        if image is None:
-            return None, "", None
-        if not isinstance(image, dict) or not image.get("path"):
-            raise gr.Error(f"Expected an uploaded image file, got {image!r}.", print_exception=False)
-        if model not in recognizers:
-            raise gr.Error(f"Unknown model {model!r}; expected one of {list(recognizers)}.", print_exception=False)
-        try:
-            prediction = recognizers[model].predict(image["path"])
-        except ValueError as error:
-            raise gr.Error(as_the_visitor_knows_it(error, image), print_exception=False) from error
-        return prediction.label(), prediction.text(), prediction.processed
-
-    def show(processed, model):
-        if processed is None:
-            return None, "", "upload"
-        return enlarge(processed), answered_by(model), "upload"
+        return prediction.label(), prediction.text(), enlarge(prediction.processed), answer.answered_by(model), "draw"
 
     def redraw(source, value, model):
-        """A new model chosen after drawing: answer the drawing again."""
         return draw(value, model)[:4] if source == "draw" else (gr.skip(),) * 4
 
-    def reupload(source, upload, model):
+    with gr.Tab("Draw"):
+        pad = sketchpad("Draw a digit", "sketchpad", CANVAS_SIZE, BRUSH_RADIUS)
+    pad.change(
+        draw,
+        inputs=[pad, answer.model],
+        outputs=[*answer.shown, answer.source],
+        trigger_mode="always_last",
+        show_progress="hidden",
+        api_visibility="private",
+    )
+    answer.model.change(redraw, inputs=[answer.source, pad, answer.model], outputs=answer.shown, api_visibility="private")
+    return pad
+
+
+def upload_tab(answer):
+    """The Upload tab: an image file read by the app's public `predict` endpoint."""
+    first = next(iter(answer.recognizers))
+    seen = collections.OrderedDict()
+
+    def predict(image, model=first):
+        """Recognize the handwritten digit (0-9) in an image: the confidence for each digit,
+        and the answer ("7", or "4 or 9?" when the model is unsure)."""
+        # Gradio's file record comes unprocessed and the file is read here, so that a broken
+        # or disguised file gets our specific message instead of a decoding traceback.
+        if image is None:
+            return None, ""
+        if not isinstance(image, dict) or not image.get("path"):
+            raise gr.Error(f"Expected an uploaded image file, got {image!r}.", print_exception=False)
+        if model not in answer.recognizers:
+            raise gr.Error(f"Unknown model {model!r}; expected one of {list(answer.recognizers)}.", print_exception=False)
+        try:
+            prediction = answer.recognizers[model].predict(image["path"])
+        except ValueError as error:
+            raise gr.Error(as_the_visitor_knows_it(error, image), print_exception=False) from error
+        seen[image["path"], model] = prediction.processed
+        while len(seen) > SEEN_UPLOADS:
+            seen.popitem(last=False)
+        return prediction.label(), prediction.text()
+
+    def show(image, model):
+        processed = seen.get((image.get("path"), model)) if isinstance(image, dict) else None
+        if processed is None:
+            return None, "", "upload"
+        return enlarge(processed), answer.answered_by(model), "upload"
+
+    def reupload(source, image, model):
         """A new model chosen after uploading: answer the upload again."""
-        if source != "upload" or upload is None:
+        if source != "upload" or image is None:
             return (gr.skip(),) * 4
         try:
-            label, text, processed = predict(upload, model)
+            label, text = predict(image, model)
         except gr.Error as error:
             return None, error.message, None, ""
-        return label, text, enlarge(processed), answered_by(model)
+        return label, text, *show(image, model)[:2]
+
+    with gr.Tab("Upload"):
+        # RGBA keeps transparency: in RGB mode Gradio turns a transparent PNG's background
+        # black, hiding black ink.
+        upload = gr.Image(
+            label="Upload a digit image",
+            elem_id="upload",
+            type="numpy",
+            image_mode="RGBA",
+            sources=["upload", "clipboard"],
+        )
+        examples = sorted(EXAMPLES_DIR.glob("*.png"))
+        if examples:
+            gr.Examples([[str(path)] for path in examples], inputs=upload)
+    nothing = (None, "", None, "")
+    # Clear the old answer first, so a refused upload leaves no stale prediction behind.
+    upload.change(lambda: nothing, outputs=answer.shown, queue=False, api_visibility="private").then(
+        predict,
+        inputs=[upload, answer.model],
+        outputs=[answer.label, answer.text],
+        api_name="predict",
+        preprocess=False,
+    ).then(
+        show,
+        inputs=[upload, answer.model],
+        outputs=[answer.preview, answer.answered, answer.source],
+        preprocess=False,
+        api_visibility="private",
+    )
+    answer.model.change(
+        reupload,
+        inputs=[answer.source, upload, answer.model],
+        outputs=answer.shown,
+        preprocess=False,
+        api_visibility="private",
+    )
+    return upload
+
+
+def number_tab(answer):
+    """The Number tab: every digit in a drawing or an upload, left to right, with boxes."""
 
     def read_number(image, model):
-        """The Number tab: every digit in a drawing or an upload, left to right."""
         upload = image if isinstance(image, dict) and image.get("path") else None
         if upload:  # Gradio's file record: read the file itself.
             image = upload["path"]
         if image is None:
             return "", [], None
         try:
-            reading = recognizers[model].read_number(image)
+            reading = answer.recognizers[model].read_number(image)
         except NoDigitError:
             return "Write a number first", [], None
         except ValueError as error:
@@ -195,104 +324,30 @@ def build_demo(recognizers, delete_cache=DELETE_CACHE):
         crops = [(enlarge(p.processed), f"{p.digit}: {p.confidence:.0%}") for p in reading.digits]
         return reading.text, crops, with_boxes(image, reading.boxes)
 
-    with gr.Blocks(title=TITLE, delete_cache=delete_cache) as demo:
-        gr.Markdown(f"# {TITLE}\n{DESCRIPTION}")
-        with gr.Row():
-            with gr.Column(scale=3):
-                with gr.Tabs():
-                    with gr.Tab("Draw"):
-                        digit_sketchpad = sketchpad("Draw a digit", "sketchpad", CANVAS_SIZE, BRUSH_RADIUS)
-                    with gr.Tab("Upload"):
-                        # RGBA keeps transparency: in RGB mode Gradio turns a transparent
-                        # PNG's background black, hiding black ink.
-                        upload = gr.Image(
-                            label="Upload a digit image",
-                            elem_id="upload",
-                            type="numpy",
-                            image_mode="RGBA",
-                            sources=["upload", "clipboard"],
-                        )
-                        examples = sorted(EXAMPLES_DIR.glob("*.png"))
-                        if examples:
-                            gr.Examples([[str(path)] for path in examples], inputs=upload)
-                    with gr.Tab("Number"):
-                        number_sketchpad = sketchpad(
-                            "Write a number", "number_sketchpad", NUMBER_CANVAS_SIZE, NUMBER_BRUSH_RADIUS
-                        )
-                        number_upload = gr.Image(
-                            label="Or upload a picture of a number",
-                            elem_id="number_upload",
-                            type="filepath",
-                            sources=["upload", "clipboard"],
-                            height=200,
-                        )
-                        number = gr.Textbox(label="Number", interactive=False, elem_id="number")
-                        number_crops = gr.Gallery(
-                            label="Each digit as the model saw it", columns=8, height=180, elem_id="number_digits"
-                        )
-                        number_boxes = gr.Image(label="Digits found", interactive=False, elem_id="number_boxes")
-                clear = gr.ClearButton(value="Clear", elem_id="clear")
-            with gr.Column(scale=2):
-                model = gr.Radio(
-                    [(MODEL_LABELS.get(name, name), name) for name in recognizers],
-                    value=first,
-                    label="Model",
-                    elem_id="model",
-                    visible=len(recognizers) > 1,
-                )
-                label = gr.Label(num_top_classes=10, label="Confidence")
-                text = gr.Textbox(label="Prediction", interactive=False, elem_id="prediction")
-                preview = gr.Image(label="What the model saw (28x28)", interactive=False, height=200)
-                answered = gr.Markdown(elem_id="answered")
-        processed = gr.State()
-        # Which input was answered last, so that a change of model answers it again.
-        source = gr.State("draw")
-        shown = [label, text, preview, answered]
-
-        digit_sketchpad.change(
-            draw,
-            inputs=[digit_sketchpad, model],
-            outputs=[*shown, source],
+    with gr.Tab("Number"):
+        pad = sketchpad("Write a number", "number_sketchpad", NUMBER_CANVAS_SIZE, NUMBER_BRUSH_RADIUS)
+        upload = gr.Image(
+            label="Or upload a picture of a number",
+            elem_id="number_upload",
+            type="filepath",
+            sources=["upload", "clipboard"],
+            height=200,
+        )
+        number = gr.Textbox(label="Number", interactive=False, elem_id="number")
+        crops = gr.Gallery(label="Each digit as the model saw it", columns=8, height=180, elem_id="number_digits")
+        boxes = gr.Image(label="Digits found", interactive=False, elem_id="number_boxes")
+    outputs = [number, crops, boxes]
+    for source in (pad, upload):
+        source.change(
+            read_number,
+            inputs=[source, answer.model],
+            outputs=outputs,
             trigger_mode="always_last",
             show_progress="hidden",
+            preprocess=source is not upload,  # Uploads are read from the file, as on the Upload tab.
             api_visibility="private",
         )
-        # Clear the old answer first, so a refused upload leaves no stale prediction behind.
-        upload.change(
-            lambda: nothing, outputs=shown, queue=False, api_visibility="private"
-        ).then(
-            predict,
-            inputs=[upload, model],
-            outputs=[label, text, processed],
-            api_name="predict",
-            preprocess=False,
-        ).then(show, inputs=[processed, model], outputs=[preview, answered, source], api_visibility="private")
-        model.change(redraw, inputs=[source, digit_sketchpad, model], outputs=shown, api_visibility="private")
-        model.change(
-            reupload,
-            inputs=[source, upload, model],
-            outputs=shown,
-            preprocess=False,
-            api_visibility="private",
-        )
-        # Setting the sketchpad's value to empty clears its canvas only the first time (Gradio
-        # 6.31), so the button presses the sketchpad's own "Clear canvas" instead.
-        number_shown = [number, number_crops, number_boxes]
-        for source_component in (number_sketchpad, number_upload):
-            source_component.change(
-                read_number,
-                inputs=[source_component, model],
-                outputs=number_shown,
-                trigger_mode="always_last",
-                show_progress="hidden",
-                # Uploads are read from the file, as on the Upload tab.
-                preprocess=source_component is not number_upload,
-                api_visibility="private",
-            )
-        clear.add([upload, number_upload, *shown, *number_shown])
-        clear.click(None, js=CLEAR_CANVAS_JS)
-        demo.load(None, js=PICK_BRUSH_JS)
-    return demo
+    return [upload, *outputs]
 
 
 def launch(demo, share=False, host="127.0.0.1", port=None, block=True, **options):

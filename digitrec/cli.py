@@ -92,29 +92,19 @@ def predict_command(args):
 def _read_digit(recognizer, file):
     """The JSON record and the line of text for the digit in `file`."""
     prediction = recognizer.predict(file)
-    record = {
-        "digit": prediction.digit,
-        "confidence": round(prediction.confidence, 6),
-        "unsure": prediction.unsure,
-        "probabilities": [round(float(p), 6) for p in prediction.probabilities],
-    }
-    return record, f"{prediction.text()} ({prediction.confidence:.1%} sure)"
+    return prediction.record(), f"{prediction.text()} ({prediction.confidence:.1%} sure)"
 
 
 def _read_number(recognizer, file):
     """The JSON record and the line of text for the number in `file`."""
     reading = recognizer.read_number(file)
-    digits = [
-        {"digit": p.digit, "confidence": round(p.confidence, 6), "box": list(box)}
-        for p, box in zip(reading.digits, reading.boxes)
-    ]
     sureness = ", ".join(f"{p.digit}: {p.confidence:.0%}" for p in reading.digits)
-    return {"number": reading.text, "digits": digits}, f"{reading.text} ({sureness})"
+    return reading.record(), f"{reading.text} ({sureness})"
 
 
 def serve_command(args):
-    from digitrec.app import build_demo, launch
     from digitrec.recognizer import load_recognizer, load_shipped
+    from digitrec.server import serve
 
     auth = None
     if args.auth:
@@ -130,8 +120,8 @@ def serve_command(args):
             "anyone who reaches it can use it. Set one with --auth USER:PASSWORD.",
             file=sys.stderr,
         )
-    demo = build_demo(load_recognizer(args.model) if args.model else load_shipped())
-    launch(demo, share=args.share, host=args.host, port=args.port, auth=auth)
+    recognizers = [load_recognizer(args.model)] if args.model else load_shipped()
+    serve(recognizers, host=args.host, port=args.port, share=args.share, auth=auth, mcp=args.mcp)
 
 
 def parser():
@@ -178,11 +168,12 @@ def parser():
     predict.add_argument("--number", action="store_true", help="read every digit in the image, left to right, as one number")
     predict.add_argument("files", nargs="+", metavar="FILE", help="image files (PNG, JPEG, ...)")
 
-    serve = commands.add_parser("serve", help="run the Gradio app")
+    serve = commands.add_parser("serve", help="run the Gradio app with its JSON API (/docs) beside it")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s, this machine only)")
     serve.add_argument("--port", type=int, default=7860, help="port to listen on (default: %(default)s)")
     serve.add_argument("--share", action="store_true", help="ask Gradio for a public share link (needs internet)")
-    serve.add_argument("--auth", metavar="USER:PASSWORD", help="ask visitors for this login (default: none)")
+    serve.add_argument("--auth", metavar="USER:PASSWORD", help="ask visitors and API callers for this login (default: none)")
+    serve.add_argument("--mcp", action="store_true", help="also serve recognition as an MCP tool at /gradio_api/mcp/ (default: off)")
 
     for command in (train, evaluate):
         command.add_argument("--mnist", metavar="NPZ", help="local mnist.npz (default: $DIGITREC_MNIST, else download through Keras)")

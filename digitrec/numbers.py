@@ -41,6 +41,14 @@ class NumberReading:
     digits: list  # A `Prediction` per digit, in the same order.
     boxes: list  # Each digit's (left, top, width, height) in the input image's pixels.
 
+    def record(self):
+        """The reading as JSON takes it: the number, and each digit with its box."""
+        digits = [
+            {"digit": p.digit, "confidence": round(p.confidence, 6), "unsure": p.unsure, "box": list(box)}
+            for p, box in zip(self.digits, self.boxes)
+        ]
+        return {"number": self.text, "digits": digits}
+
 
 def read_number(recognizer, image):
     """Find every digit in `image` and read it with `recognizer`."""
@@ -168,9 +176,9 @@ def _cuts(crop, height):
 def _predict(recognizer, crop):
     """The model's prediction for a piece of ink, and how surely it is that digit: its
     confidence times the verifier's probability that the piece is one whole digit."""
-    from digitrec.recognizer import _prediction
+    from digitrec.recognizer import Prediction
 
     processed = as_the_reader_sees(crop)
-    prediction = _prediction(recognizer.probabilities(processed[None])[0], processed)
+    prediction = Prediction.of(recognizer.probabilities(processed[None])[0], processed)
     verifier = load_verifier()
     return prediction, prediction.confidence * (verifier(processed) if verifier else 1.0)

@@ -21,6 +21,12 @@ class Prediction:
     probabilities: np.ndarray  # All 10, indexed by digit.
     processed: np.ndarray  # The (28, 28) image the model saw.
 
+    @classmethod
+    def of(cls, probabilities, processed):
+        """The prediction that a network's (10,) probabilities for `processed` make."""
+        digit = int(np.argmax(probabilities))
+        return cls(digit, float(probabilities[digit]), probabilities, processed)
+
     @property
     def unsure(self):
         return self.confidence < UNSURE_BELOW
@@ -37,6 +43,15 @@ class Prediction:
     def label(self):
         """The probabilities as `gr.Label` takes them: {"0": p0, ..., "9": p9}."""
         return {str(digit): float(p) for digit, p in enumerate(self.probabilities)}
+
+    def record(self):
+        """The answer as JSON takes it, as the command line and the HTTP API give it."""
+        return {
+            "digit": self.digit,
+            "confidence": round(self.confidence, 6),
+            "unsure": self.unsure,
+            "probabilities": [round(float(p), 6) for p in self.probabilities],
+        }
 
 
 class Recognizer:
@@ -79,7 +94,7 @@ class Recognizer:
     def predict(self, image):
         """Preprocess one image and return the model's `Prediction` for it."""
         processed = preprocess(image)
-        return _prediction(self.probabilities(processed[None])[0], processed)
+        return Prediction.of(self.probabilities(processed[None])[0], processed)
 
     def predict_batch(self, images, return_exceptions=False):
         """Predict every image of a sequence (or of an array's first axis), in batches.
@@ -101,7 +116,7 @@ class Recognizer:
         if good:
             processed = np.stack([results[index] for index in good])
             for index, p, x in zip(good, self.probabilities(processed), processed):
-                results[index] = _prediction(p, x)
+                results[index] = Prediction.of(p, x)
         return results
 
     def read_number(self, image):
@@ -110,11 +125,6 @@ class Recognizer:
         from digitrec.numbers import read_number
 
         return read_number(self, image)
-
-
-def _prediction(probabilities, processed):
-    digit = int(np.argmax(probabilities))
-    return Prediction(digit, float(probabilities[digit]), probabilities, processed)
 
 
 def load_recognizer(model=None):

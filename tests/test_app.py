@@ -126,7 +126,7 @@ BAD_UPLOADS = {
     "1x1 image": (png(np.zeros((1, 1), np.uint8)), "No digit found: the image is blank"),
     "20000x20000 image": (huge_png, "is too large to read"),
     "truncated PNG": (truncated_png, "is not a readable image: image file is truncated"),
-    "text file named .png": (text_named_png, "is not a readable image: cannot identify image file"),
+    "text file named .png": (text_named_png, "is not a readable image: not in a format Pillow reads"),
 }
 GOOD_UPLOADS = {
     "animated GIF (its first frame is read)": animated_gif,

@@ -2,6 +2,7 @@
 kept, any bit depth, shrunk early; arrays checked for type, shape and values; the strokes of
 a Gradio sketchpad."""
 
+import io
 import os
 from pathlib import Path
 
@@ -37,26 +38,31 @@ def read_image(image, size=WORKING_SIZE):
     if image is None:
         raise NoDigitError(NO_DIGIT_MESSAGE)
     longest = None
-    if isinstance(image, (str, os.PathLike)):
-        image, longest = _open(Path(image), size)
+    if isinstance(image, (bytes, bytearray, memoryview)):
+        if not len(image):
+            raise InvalidImageError("The image file is empty (0 bytes).")
+        image, longest = _open(io.BytesIO(image), size, "The image file")
+    elif isinstance(image, (str, os.PathLike)):
+        if not Path(image).is_file():
+            raise InvalidImageError(f"Image file {image} does not exist.")
+        image, longest = _open(Path(image), size, f"Image file {image}")
     if isinstance(image, Image.Image):
         longest = longest or max(image.size)
         image = _from_pil(image)
     if not isinstance(image, np.ndarray):
         raise InvalidImageError(
             f"Cannot read an image from {type(image).__name__}; expected a numpy array, a PIL "
-            "image, a file path or a Gradio sketchpad dict."
+            "image, a file path, the bytes of an image file or a Gradio sketchpad dict."
         )
     array = normalize_array(image, size)
     return array, longest or max(image.shape[:2])
 
 
-def _open(path, size=WORKING_SIZE):
-    if not path.is_file():
-        raise InvalidImageError(f"Image file {path} does not exist.")
+def _open(file, size, what):
+    """Decode an image file (a path or a binary file object); `what` names it in errors."""
     try:
-        with Image.open(path) as opened:
-            _check_size(opened.width, opened.height, f"Image file {path}")
+        with Image.open(file) as opened:
+            _check_size(opened.width, opened.height, what)
             longest = max(opened.size)
             # A JPEG can be decoded at a half, quarter or eighth of its size, much faster.
             opened.draft(opened.mode, (size, size))
@@ -66,13 +72,15 @@ def _open(path, size=WORKING_SIZE):
             return image, longest
     except Image.DecompressionBombError as error:
         # Pillow refuses the largest images itself, from their header, before we see them.
-        raise InvalidImageError(
-            f"Image file {path} is too large to read; the limit is {MAX_PIXELS:,} pixels."
-        ) from error
+        raise InvalidImageError(f"{what} is too large to read; the limit is {MAX_PIXELS:,} pixels.") from error
     except InvalidImageError:
         raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
-        raise InvalidImageError(f"Image file {path} is not a readable image: {error}") from error
+    except UnidentifiedImageError as error:
+        raise InvalidImageError(
+            f"{what} is not a readable image: not in a format Pillow reads (PNG, JPEG, GIF, BMP, TIFF, WebP, ...)."
+        ) from error
+    except (OSError, SyntaxError, ValueError) as error:
+        raise InvalidImageError(f"{what} is not a readable image: {error}") from error
 
 
 def _check_size(width, height, what):

@@ -1,0 +1,70 @@
+"""Many callers, few model calls: a small dynamic batcher for the HTTP API.
+
+Eight clients asking at once would cost eight model calls one after another. Here each
+request leaves its preprocessed image in a queue; one worker takes whatever is waiting (after
+a wait of a couple of milliseconds when only one request is), runs it through the network
+as one batch off the event loop, and hands each caller its own row of the answer.
+"""
+
+import asyncio
+import concurrent.futures
+
+import numpy as np
+
+# How long a lone request waits for others to share its model call: a small price for one
+# caller, and enough for requests that arrive together to go through the network together.
+MAX_WAIT_SECONDS = 0.002
+# The most images in one model call; a call of 64 costs little more than a call of one.
+MAX_BATCH = 64
+
+
+class Batcher:
+    """Runs the (28, 28) images that concurrent callers bring through one recognizer's network
+    together. `calls` and `images` count the model calls made and the images they held."""
+
+    def __init__(self, recognizer, max_wait=MAX_WAIT_SECONDS, max_batch=MAX_BATCH):
+        self.recognizer = recognizer
+        self.max_wait = max_wait
+        self.max_batch = max_batch
+        self.calls = 0
+        self.images = 0
+        # One thread for the model: calls to one network run one at a time, in order.
+        self._executor = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix=f"model-{recognizer.name}")
+        self._loop = self._queue = self._worker = None
+
+    async def probabilities(self, processed):
+        """The model's (10,) probabilities for one preprocessed (28, 28) image."""
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop:  # First use, or a new event loop (tests start several).
+            self._loop, self._queue = loop, asyncio.Queue()
+            self._worker = loop.create_task(self._work())
+        answer = loop.create_future()
+        self._queue.put_nowait((np.asarray(processed, np.float32), answer))
+        return await answer
+
+    async def _work(self):
+        loop = asyncio.get_running_loop()
+        while True:
+            waiting = [await self._queue.get()]
+            if self._queue.empty():
+                await asyncio.sleep(self.max_wait)
+            while len(waiting) < self.max_batch and not self._queue.empty():
+                waiting.append(self._queue.get_nowait())
+            batch = np.stack([image for image, _ in waiting])
+            try:
+                rows = await loop.run_in_executor(self._executor, self.recognizer.probabilities, batch)
+            except Exception as error:  # The callers hear of it; the worker goes on.
+                for _, answer in waiting:
+                    if not answer.done():
+                        answer.set_exception(error)
+                continue
+            self.calls += 1
+            self.images += len(waiting)
+            for (_, answer), row in zip(waiting, rows):
+                if not answer.done():  # A caller that went away (a dropped connection) is skipped.
+                    answer.set_result(row)
+
+    def close(self):
+        if self._worker is not None:
+            self._worker.cancel()
+        self._executor.shutdown(wait=False)

@@ -1,0 +1,76 @@
+"""`python -m digitrec serve`: the Gradio app and the JSON API in one process, on one port.
+
+The API's routes come first (digitrec.api); the app is mounted on the same FastAPI
+application at "/" with Gradio's own helper, and uvicorn serves both.
+"""
+
+import secrets
+import threading
+import time
+
+import gradio as gr
+import uvicorn
+
+from digitrec.api import build_api
+from digitrec.app import MAX_FILE_SIZE, build_demo
+
+# Gradio's queue runs this many answers at once: the model calls release Python's lock, so
+# two per core keep both cores busy while others decode their uploads.
+QUEUE_CONCURRENCY = 4
+# How long to wait for the server to listen before giving up on a share link.
+START_TIMEOUT = 60
+
+
+def create_app(recognizers, auth=None, mcp=False):
+    """The FastAPI application serving the JSON API and, at "/", the Gradio app.
+
+    `recognizers`: a list of `Recognizer`, best first. `auth`: a (user, password) pair that
+    both the app and the API ask for. `mcp`: also serve recognition as an MCP tool, at
+    /gradio_api/mcp/.
+    """
+    api = build_api({recognizer.name: recognizer for recognizer in recognizers}, auth=auth)
+    demo = build_demo(recognizers)
+    demo.queue(default_concurrency_limit=QUEUE_CONCURRENCY)
+    return gr.mount_gradio_app(
+        api, demo, path="/", auth=auth, max_file_size=MAX_FILE_SIZE, mcp_server=mcp, footer_links=["api", "gradio"]
+    )
+
+
+def serve(recognizers, host="127.0.0.1", port=7860, share=False, auth=None, mcp=False):
+    """Serve the app and the API until interrupted. `share` asks Gradio's servers for a
+    public link; when there is no internet the app stays served on its local address."""
+    app = create_app(recognizers, auth=auth, mcp=mcp)
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+    shown = "localhost" if host in ("0.0.0.0", "::") else host
+    local = f"http://{shown}:{port}/"
+    if not share:
+        print(f"Serving the app at {local} and its JSON API at {local}docs", flush=True)
+        server.run()
+        return
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + START_TIMEOUT
+    while not server.started and thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if server.started:
+        print(f"Serving the app at {local} and its JSON API at {local}docs", flush=True)
+        print(share_link(host, port), flush=True)
+    try:
+        thread.join()
+    except KeyboardInterrupt:
+        server.should_exit = True
+        thread.join()
+
+
+def share_link(host, port):
+    """A line saying where the public share link is, or why there is none."""
+    from gradio import networking
+
+    try:
+        url = networking.setup_tunnel(host, port, secrets.token_urlsafe(32), None, None)
+    except Exception as error:  # No internet, a blocked binary: Gradio raises many kinds.
+        return (
+            f"No public share link could be made ({error}); it needs internet access to "
+            "Gradio's share servers. The app is still served locally."
+        )
+    return f"Public share link (lasts up to a week): {url}"
