@@ -6,11 +6,12 @@
     POST /api/v1/number         one image -> the number written in it
 
 Every refused request gets a 4xx status and `{"error": "<what was wrong>"}`; OpenAPI docs are
-at /docs. Images are decoded and preprocessed in worker threads, off the event loop, and
+at /docs. Images are decoded and preprocessed in worker processes, off the event loop, and
 concurrent requests share model calls through a `Batcher`.
 """
 
 import asyncio
+import contextlib
 import secrets
 from typing import Annotated
 
@@ -20,9 +21,8 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from starlette.exceptions import HTTPException
 
-from digitrec.batching import Batcher
+from digitrec.batching import Batcher, Preprocessing
 from digitrec.errors import NoDigitError
-from digitrec.preprocessing import preprocess
 from digitrec.recognizer import Prediction
 
 # The largest image file taken, as in the app; and the largest request, for batches.
@@ -54,7 +54,18 @@ def build_api(recognizers, auth=None):
     recognizers = dict(recognizers)
     default = next(iter(recognizers))
     batchers = {name: Batcher(recognizer) for name, recognizer in recognizers.items()}
+    preprocessing = Preprocessing()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(api):
+        await asyncio.to_thread(preprocessing.start)  # Ready before the first request.
+        yield
+        preprocessing.close()
+        for batcher in batchers.values():
+            batcher.close()
+
     api = FastAPI(
+        lifespan=lifespan,
         title="Handwritten digit recognition",
         summary="Read handwritten digits and numbers from images.",
         docs_url="/docs",
@@ -100,7 +111,7 @@ def build_api(recognizers, auth=None):
         model: Annotated[str, Depends(recognizer_for)],
     ):
         """The digit in one image, with the model's confidence and all 10 probabilities."""
-        prediction = await _predict(batchers[model], await _read(image))
+        prediction = await _predict(preprocessing, batchers[model], await _read(image))
         return {"model": model, **prediction.record()}
 
     @api.post("/api/v1/predict/batch", dependencies=[Depends(logged_in)])
@@ -115,7 +126,7 @@ def build_api(recognizers, auth=None):
         async def one(index, upload):
             entry = {"index": index, "filename": upload.filename}
             try:
-                prediction = await _predict(batchers[model], await _read(upload))
+                prediction = await _predict(preprocessing, batchers[model], await _read(upload))
             except ApiError as error:
                 return {**entry, "error": error.message}
             return {**entry, **prediction.record()}
@@ -149,9 +160,9 @@ async def _read(upload):
     return content
 
 
-async def _predict(batcher, content):
+async def _predict(preprocessing, batcher, content):
     try:
-        processed = await asyncio.to_thread(preprocess, content)
+        processed = await preprocessing(content)
     except ValueError as error:
         raise _refusal(error) from error
     return Prediction.of(await batcher.probabilities(processed), processed)

@@ -373,58 +373,84 @@ def cold_start(model):
 
 
 def load(users, requests):
-    """Many people at once: `users` threads, each its own gradio_client, send `requests`
-    uploads in all to the app serving every shipped model, alternating between them."""
+    """Many people at once: `users` threads send `requests` uploads in all to one server of
+    every shipped model, alternating between models, first through the app's Gradio API (a
+    gradio_client each), then through the JSON API (an HTTP connection each)."""
+    import httpx
+
     examples = sorted(EXAMPLES_DIR.glob("digit_*.png"))
-    digits = {path: path.name.split("_")[1] for path in examples}
     names = models.shipped()
+    jobs = [(examples[job % len(examples)], names[job // len(examples) % len(names)]) for job in range(requests)]
+    contents = {path: path.read_bytes() for path in examples}
+
+    def through_json(connection, path, model):
+        response = connection.post("/api/v1/predict", params={"model": model}, files={"image": (path.name, contents[path], "image/png")})
+        response.raise_for_status()
+        return str(response.json()["digit"])
+
     with serving() as (server, client, _):
-        clients = [client] + [type(client)(client.src, verbose=False) for _ in range(users - 1)]
-        for user in clients:  # Each connection answers once before the clock starts.
-            answer(user, examples[0])
-        before = memory_mib(server.pid)
-        latencies, wrong, errors = [], [], []
-        jobs = iter(range(requests))
-        lock = threading.Lock()
+        gradio_users = [client] + [type(client)(client.src, verbose=False) for _ in range(users - 1)]
+        json_users = [httpx.Client(base_url=client.src, timeout=60) for _ in range(users)]
+        rows = {
+            "Gradio API (`/predict`, gradio_client)": crowd(server, gradio_users, jobs, lambda user, path, model: answer(user, path, model)[1]),
+            "JSON API (`POST /api/v1/predict`, httpx)": crowd(server, json_users, jobs, through_json),
+        }
+    print(f"{users} users, {requests} uploads of the {len(examples)} example digits per API, models {', '.join(names)}, one server, {os.cpu_count()} cores\n")
+    print("| API | requests | errors | wrong answers | throughput | p50 | p95 | p99 | server memory before / after |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+    for name, row in rows.items():
+        p50, p95, p99 = np.percentile(np.array(row["latencies"]) * 1000, [50, 95, 99])
+        print(
+            f"| {name} | {requests} | {len(row['errors'])} | {len(row['wrong'])} | {row['throughput']:.1f} requests/s | "
+            f"{p50:.0f} ms | {p95:.0f} ms | {p99:.0f} ms | {row['before']:.0f} / {row['after']:.0f} MiB (+{row['after'] - row['before']:.1f}) |"
+        )
+    gradio, plain = rows.values()
+    print(f"\nthe JSON API answered {plain['throughput'] / gradio['throughput']:.1f}x the Gradio API's requests per second")
+    for row in rows.values():
+        for problem in (row["errors"] + row["wrong"])[:10]:
+            print(problem)
+    return not any(row["errors"] or row["wrong"] for row in rows.values())
 
-        def work(user):
-            while True:
-                with lock:
-                    job = next(jobs, None)
-                if job is None:
-                    return
-                # Every example with every model, in turn.
-                path, model = examples[job % len(examples)], names[job // len(examples) % len(names)]
-                started = time.perf_counter()
-                try:
-                    _, text = answer(user, path, model)
-                except Exception as error:
-                    errors.append(f"{path.name}: {error}")
-                    continue
-                latencies.append(time.perf_counter() - started)
-                if text != digits[path]:
-                    wrong.append(f"{path.name} ({model}): {text}")
 
-        started = time.perf_counter()
-        threads = [threading.Thread(target=work, args=(user,)) for user in clients]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        seconds = time.perf_counter() - started
-        after = memory_mib(server.pid)
+def crowd(server, users, jobs, ask):
+    """Each user, a thread, takes the next (path, model) job and `ask(user, path, model)`s the
+    server for the digit's text; latencies, errors, wrong answers, throughput and the server's
+    memory before and after."""
+    for user in users:  # Each connection answers once before the clock starts.
+        ask(user, *jobs[0])
+    before = memory_mib(server.pid)
+    latencies, wrong, errors = [], [], []
+    queue = iter(jobs)
+    lock = threading.Lock()
 
-    p50, p95, p99 = np.percentile(np.array(latencies) * 1000, [50, 95, 99])
-    print(f"{users} users, {requests} uploads of the {len(examples)} example digits, models {', '.join(names)}, {os.cpu_count()} cores\n")
-    print("| requests | errors | wrong answers | throughput | p50 | p95 | p99 | server memory before / after |")
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
-    print(
-        f"| {requests} | {len(errors)} | {len(wrong)} | {requests / seconds:.1f} requests/s | "
-        f"{p50:.0f} ms | {p95:.0f} ms | {p99:.0f} ms | {before:.0f} / {after:.0f} MiB (+{after - before:.1f}) |"
-    )
-    for problem in (errors + wrong)[:10]:
-        print(problem)
-    return not errors and not wrong
+    def work(user):
+        while True:
+            with lock:
+                job = next(queue, None)
+            if job is None:
+                return
+            path, model = job
+            started = time.perf_counter()
+            try:
+                text = ask(user, path, model)
+            except Exception as error:
+                errors.append(f"{path.name}: {error}")
+                continue
+            latencies.append(time.perf_counter() - started)
+            if text != path.name.split("_")[1]:
+                wrong.append(f"{path.name} ({model}): {text}")
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=work, args=(user,)) for user in users]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    seconds = time.perf_counter() - started
+    return {
+        "latencies": latencies, "wrong": wrong, "errors": errors, "throughput": len(jobs) / seconds,
+        "before": before, "after": memory_mib(server.pid),
+    }
 
 
 def speed(model_names, repeats, seed):
@@ -497,9 +523,9 @@ def main(argv=None):
     number.add_argument("--models", nargs="+", default=shipped[:1], help="models to measure (default: %(default)s)")
     number.add_argument("--count", type=int, default=500, help="numbers per row (default: %(default)s)")
     number.add_argument("--seed", type=int, default=0, help="picks the digits and their layout (default: %(default)s)")
-    crowd = commands.add_parser("load", help="many users of the app at once, through its API")
-    crowd.add_argument("--users", type=int, default=8, help="concurrent users (default: %(default)s)")
-    crowd.add_argument("--requests", type=int, default=2000, help="uploads in all (default: %(default)s)")
+    crowd_parser = commands.add_parser("load", help="many users at once, through the Gradio API and the JSON API")
+    crowd_parser.add_argument("--users", type=int, default=8, help="concurrent users (default: %(default)s)")
+    crowd_parser.add_argument("--requests", type=int, default=2000, help="uploads in all, per API (default: %(default)s)")
     args = parser.parse_args(argv)
     if args.command == "robustness":
         robustness(args.models, args.count, args.seed)

@@ -19,6 +19,9 @@ from digitrec.app import MAX_FILE_SIZE, build_demo
 QUEUE_CONCURRENCY = 4
 # How long to wait for the server to listen before giving up on a share link.
 START_TIMEOUT = 60
+# On SIGTERM or Ctrl-C, requests in flight get this long to finish; the app's open event
+# streams would otherwise keep the server from ever stopping.
+STOP_TIMEOUT = 5
 
 
 def create_app(recognizers, auth=None, mcp=False):
@@ -40,7 +43,7 @@ def serve(recognizers, host="127.0.0.1", port=7860, share=False, auth=None, mcp=
     """Serve the app and the API until interrupted. `share` asks Gradio's servers for a
     public link; when there is no internet the app stays served on its local address."""
     app = create_app(recognizers, auth=auth, mcp=mcp)
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=STOP_TIMEOUT))
     shown = "localhost" if host in ("0.0.0.0", "::") else host
     local = f"http://{shown}:{port}/"
     if not share:

@@ -7,6 +7,8 @@ import base64
 import concurrent.futures
 import contextlib
 import io
+import os
+import signal
 import socket
 import struct
 import threading
@@ -21,7 +23,8 @@ from gradio_client import Client, handle_file
 from PIL import Image
 
 from digitrec.api import MAX_BATCH_IMAGES, MAX_REQUEST_BYTES, MAX_UPLOAD_BYTES
-from digitrec.batching import Batcher
+from digitrec.batching import Batcher, Preprocessing
+from digitrec.errors import InvalidImageError
 from digitrec.bench import free_port
 from digitrec.paths import EXAMPLES_DIR
 from digitrec.server import create_app
@@ -285,3 +288,18 @@ def test_mcp_serves_recognition_as_a_tool(mlp):
     texts = [part.text for part in answer.content if part.type == "text"]
     label, text = ast.literal_eval(texts[0])  # Gradio sends the endpoint's outputs as one text.
     assert text == "7" and label["label"] == "7"
+
+
+def test_a_preprocessing_worker_that_dies_costs_only_its_own_image():
+    preprocessing = Preprocessing(workers=1)
+    preprocessing.start()
+    seven = EXAMPLES[7].read_bytes()
+    try:
+        assert asyncio.run(preprocessing(seven)).shape == (28, 28)
+        for worker in list(preprocessing._pool._processes.values()):
+            os.kill(worker.pid, signal.SIGKILL)
+        with pytest.raises(InvalidImageError, match="the process reading it stopped"):
+            asyncio.run(preprocessing(seven))
+        assert asyncio.run(preprocessing(seven)).shape == (28, 28)  # New workers.
+    finally:
+        preprocessing.close()
