@@ -184,7 +184,7 @@ def build_demo(recognizers, delete_cache=DELETE_CACHE):
         with gr.Row():
             with gr.Column(scale=3):
                 with gr.Tabs():
-                    pad = draw_tab(answer)
+                    draw_tab(answer)  # Its canvas is cleared by its own button, in CLEAR_CANVAS_JS.
                     upload = upload_tab(answer)
                     number_outputs = number_tab(answer)
                 clear = gr.ClearButton(value="Clear", elem_id="clear")
