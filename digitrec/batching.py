@@ -15,6 +15,8 @@ import asyncio
 import concurrent.futures
 import multiprocessing
 import os
+import threading
+import time
 from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
@@ -38,10 +40,13 @@ class Preprocessing:
 
     def start(self):
         """Start the workers (a fresh interpreter each, not a fork of a process running
-        TensorFlow's threads) and have each import the preprocessing, before any request."""
+        TensorFlow's threads; children of this process, so they end when it does) and have
+        each import the preprocessing, before any request."""
         if self._pool is None:
-            context = multiprocessing.get_context("forkserver")
-            self._pool = concurrent.futures.ProcessPoolExecutor(self.workers, mp_context=context)
+            context = multiprocessing.get_context("spawn")
+            self._pool = concurrent.futures.ProcessPoolExecutor(
+                self.workers, mp_context=context, initializer=_end_with, initargs=(os.getpid(),)
+            )
             blank = np.zeros((28, 28), np.uint8)
             for waiting in [self._pool.submit(_warm, blank) for _ in range(self.workers)]:
                 waiting.result()
@@ -59,8 +64,20 @@ class Preprocessing:
 
     def close(self):
         if self._pool is not None:
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+
+
+def _end_with(server):
+    """In a worker: exit once the `server` process is gone, even killed outright, when it
+    could not ask the workers to stop (they would otherwise wait for work for ever)."""
+
+    def watch():
+        while os.getppid() == server:
+            time.sleep(1)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 def _warm(image):

@@ -14,6 +14,7 @@ import struct
 import threading
 import time
 import zlib
+from pathlib import Path
 
 import httpx
 import numpy as np
@@ -303,3 +304,25 @@ def test_a_preprocessing_worker_that_dies_costs_only_its_own_image():
         assert asyncio.run(preprocessing(seven)).shape == (28, 28)  # New workers.
     finally:
         preprocessing.close()
+
+
+def test_preprocessing_workers_end_with_a_killed_server():
+    from digitrec.bench import serving
+
+    def children(pid):
+        found = []
+        for status in Path("/proc").glob("[0-9]*/status"):
+            with contextlib.suppress(OSError):
+                if f"PPid:\t{pid}\n" in status.read_text():
+                    found.append(int(status.parent.name))
+        return found
+
+    with serving("--model", "mlp") as (server, _, _):
+        workers = children(server.pid)
+        assert len(workers) >= 2  # The preprocessing workers (and Python's resource tracker).
+        server.kill()  # SIGKILL: no chance to stop them.
+        server.wait()
+        deadline = time.monotonic() + 15
+        while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
+            time.sleep(0.2)
+    assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()]
