@@ -40,8 +40,8 @@ class Preprocessing:
 
     def start(self):
         """Start the workers (a fresh interpreter each, not a fork of a process running
-        TensorFlow's threads; children of this process, so they end when it does) and have
-        each import the preprocessing, before any request."""
+        TensorFlow's threads; children of this process, so they end when it does) and give
+        them a first image, so that they have imported the preprocessing before any request."""
         if self._pool is None:
             context = multiprocessing.get_context("spawn")
             self._pool = concurrent.futures.ProcessPoolExecutor(
@@ -53,7 +53,8 @@ class Preprocessing:
 
     async def __call__(self, image):
         """The (28, 28) model input for `image`; its `ValueError` when it has none."""
-        self.start()
+        if self._pool is None:  # Starting workers takes a second: not on the event loop.
+            await asyncio.to_thread(self.start)
         try:
             return await asyncio.get_running_loop().run_in_executor(self._pool, preprocess, image)
         except BrokenProcessPool as error:
