@@ -22,7 +22,6 @@ from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from starlette.exceptions import HTTPException
 
 from digitrec.batching import Batcher, Preprocessing
-from digitrec.errors import NoDigitError
 from digitrec.recognizer import Prediction
 
 # The largest image file taken, as in the app; and the largest request, for batches.
@@ -169,9 +168,7 @@ async def _predict(preprocessing, batcher, content):
 
 
 def _refusal(error):
-    """An image that was read but could not be answered: 422, with the specific message."""
-    if isinstance(error, NoDigitError):
-        return ApiError(422, "No digit found: the image is blank.")
+    """An image that was read but could not be answered: 422, with its own message."""
     return ApiError(422, str(error))
 
 
@@ -199,10 +196,10 @@ class RequestSizeLimit:
         if not (scope["type"] == "http" and scope["path"].startswith("/api/v1/")):
             await self.app(scope, receive, send)
             return
-        too_large = error_response(413, f"The request is larger than the limit of {self.limit // 2**20} MB.")
+        too_large = lambda: error_response(413, f"The request is larger than the limit of {self.limit // 2**20} MB.")
         length = dict(scope["headers"]).get(b"content-length", b"0")
         if not length.isdigit() or int(length) > self.limit:
-            await too_large(scope, receive, send)
+            await too_large()(scope, receive, send)
             return
         received, overflowed = 0, False
 
@@ -225,4 +222,4 @@ class RequestSizeLimit:
             if not overflowed:
                 raise
         if overflowed:
-            await too_large(scope, receive, send)
+            await too_large()(scope, receive, send)

@@ -19,6 +19,9 @@ TITLE = "Handwritten Digit Recognition"
 DESCRIPTION = "Upload or draw a digit (0-9) and see the model's prediction."
 # Uploads larger than this are refused by Gradio before they reach the model.
 MAX_FILE_SIZE = "10mb"
+# Gradio's queue runs this many answers at once: the model calls release Python's lock, so
+# two per core keep both cores busy while others decode their uploads.
+QUEUE_CONCURRENCY = 4
 # Uploaded files are deleted by Gradio's cache cleanup, which looks every minute for files
 # older than five (long enough to answer the same upload again with the other model).
 DELETE_CACHE = (60, 300)
@@ -224,7 +227,6 @@ def draw_tab(answer):
         api_visibility="private",
     )
     answer.model.change(redraw, inputs=[answer.source, pad, answer.model], outputs=answer.shown, api_visibility="private")
-    return pad
 
 
 def upload_tab(answer):
@@ -352,7 +354,7 @@ def number_tab(answer):
 
 def launch(demo, share=False, host="127.0.0.1", port=None, block=True, **options):
     """Serve `demo`; a share link that cannot be made (no internet) leaves it served locally."""
-    demo.queue(default_concurrency_limit=4)
+    demo.queue(default_concurrency_limit=QUEUE_CONCURRENCY)
     demo.launch(
         server_name=host,
         server_port=port,

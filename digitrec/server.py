@@ -12,11 +12,8 @@ import gradio as gr
 import uvicorn
 
 from digitrec.api import build_api
-from digitrec.app import MAX_FILE_SIZE, build_demo
+from digitrec.app import MAX_FILE_SIZE, QUEUE_CONCURRENCY, build_demo
 
-# Gradio's queue runs this many answers at once: the model calls release Python's lock, so
-# two per core keep both cores busy while others decode their uploads.
-QUEUE_CONCURRENCY = 4
 # How long to wait for the server to listen before giving up on a share link.
 START_TIMEOUT = 60
 # On SIGTERM or Ctrl-C, requests in flight get this long to finish; the app's open event
@@ -44,10 +41,10 @@ def serve(recognizers, host="127.0.0.1", port=7860, share=False, auth=None, mcp=
     public link; when there is no internet the app stays served on its local address."""
     app = create_app(recognizers, auth=auth, mcp=mcp)
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=STOP_TIMEOUT))
-    shown = "localhost" if host in ("0.0.0.0", "::") else host
-    local = f"http://{shown}:{port}/"
+    local = f"http://{'localhost' if host in ('0.0.0.0', '::') else host}:{port}/"
+    serving = f"Serving the app at {local} and its JSON API at {local}docs"
     if not share:
-        print(f"Serving the app at {local} and its JSON API at {local}docs", flush=True)
+        print(serving, flush=True)
         server.run()
         return
     thread = threading.Thread(target=server.run, daemon=True)
@@ -56,7 +53,7 @@ def serve(recognizers, host="127.0.0.1", port=7860, share=False, auth=None, mcp=
     while not server.started and thread.is_alive() and time.monotonic() < deadline:
         time.sleep(0.05)
     if server.started:
-        print(f"Serving the app at {local} and its JSON API at {local}docs", flush=True)
+        print(serving, flush=True)
         print(share_link(host, port), flush=True)
     try:
         thread.join()
