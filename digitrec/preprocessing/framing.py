@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 
 from digitrec.errors import NoDigitError
-from digitrec.preprocessing.ink import MIN_CONTRAST, ink_box, strokes
+from digitrec.preprocessing.ink import MIN_CONTRAST, digit_strokes, ink_box
 from digitrec.preprocessing.reading import NO_DIGIT_MESSAGE
 
 # Stroke width relative to the digit's longer side: MNIST's median, and the band outside
@@ -44,18 +44,10 @@ def already_mnist(image):
 
 def centre_digit(ink):
     """Crop the digit out of an ink map, fit it in 20x20 and centre it by mass in 28x28."""
-    # The digit: its connected strokes, without the specks.
-    ink, labels, stats, kept = strokes(ink)
     # Keep the soft edges around kept strokes, as MNIST's anti-aliasing has them.
     radius = max(1, round(max(ink.shape) / 100))
-    # Only the strokes' box (and the edges' reach around it) holds anything kept: the rest
-    # of the image need not be looked at again.
-    boxes = stats[kept]
-    left, top = boxes[:, 0].min() - radius, boxes[:, 1].min() - radius
-    right, bottom = (boxes[:, 0] + boxes[:, 2]).max() + radius, (boxes[:, 1] + boxes[:, 3]).max() + radius
-    within = slice(max(0, top), bottom), slice(max(0, left), right)
-    ink, labels = ink[within], labels[within]
-    digit = kept[labels].astype(np.uint8)
+    # The digit: its connected strokes, without the specks, and the edges' reach around them.
+    ink, digit = digit_strokes(ink, margin=radius)
     near = cv2.dilate(digit, np.ones((2 * radius + 1, 2 * radius + 1), np.uint8)).astype(bool)
     ink = np.where(near, ink, 0.0).astype(np.float32)
     # Stretch again, so a bright speck that was dropped does not dim the digit.

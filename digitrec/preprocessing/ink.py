@@ -12,6 +12,8 @@ from digitrec.preprocessing.reading import (
     STROKES_SIZE,
     normalize_array,
     read_image,
+    shrink,
+    shrink_factor,
     strokes_cut_out,
     to_array,
 )
@@ -31,6 +33,14 @@ PHOTO_SIZE = 64
 # Where border and thresholding disagree on which is ink, the ink is the thresholded class
 # holding less than this much under half of the pixels.
 CLEAR_MINORITY = 0.1
+# Whole-image questions (is there a sheet of paper, which blocks hold ink) are asked of a copy
+# shrunk to at most this on its longer side, a few hundred times fewer pixels than a photo;
+# only the parts the answers point at are then looked at in full.
+PREVIEW_SIZE = 128
+# The surface that evens out the light is fitted to this many pixels of the border.
+BORDER_SAMPLES = 1000
+# That surface, on the coarse grid it is evaluated on before being resized to the image.
+_GRID_Y, _GRID_X = np.mgrid[0:33, 0:33].astype(np.float32) / 32 - 0.5
 
 
 def ink_map(image):
@@ -71,11 +81,11 @@ def _dark_on_light(gray):
     disagree, a clear minority wins.
     """
     background = _border_level(gray)
-    by_border = background - gray.min() > gray.max() - background
-    low, high = float(gray.min()), float(gray.max())
+    low, high = cv2.minMaxLoc(gray)[:2]
+    by_border = background - low > high - background
     if high <= low or (min(gray.shape) >= PHOTO_SIZE and not _two_levels(gray, low, high)):
         return by_border
-    light_share = (_otsu_levels(gray, low, high) > 0).mean()
+    light_share = (_otsu_levels(_sample(gray), low, high) > 0).mean()
     if abs(light_share - 0.5) > CLEAR_MINORITY:
         return light_share > 0.5
     return by_border
@@ -126,28 +136,43 @@ def _inside_sheet(gray):
     """
     if min(gray.shape) < PHOTO_SIZE:
         return gray
-    _, bright = cv2.threshold((gray * 255).astype(np.uint8), 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(bright, connectivity=4)
+    # Bright is what Otsu's threshold, taken from an even sample of the pixels, puts above it;
+    # the sheet is looked for on the preview, then its edges found again in full.
+    samples = (_sample(gray) * 255).astype(np.uint8)[None]
+    level = (cv2.threshold(samples, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)[0] + 1) / 255
+    factor, preview = shrink_factor(gray.shape, PREVIEW_SIZE), shrink(gray, PREVIEW_SIZE)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats((preview >= level).view(np.uint8), connectivity=4)
     if count <= 1:
         return gray
     label = 1 + np.argmax(stats[1:, cv2.CC_STAT_AREA])
     left, top, width, height, area = stats[label]
     # Table all round: a bright region reaching the frame may be the lit half of a page.
-    surrounded = left > 0 and top > 0 and left + width < gray.shape[1] and top + height < gray.shape[0]
-    if not surrounded or area < 0.08 * gray.size or area < 0.6 * width * height:
+    if not _surrounded(left, top, width, height, preview.shape):
+        return gray
+    if area < 0.08 * preview.size or area < 0.6 * width * height:
         return gray
     # A sheet's outline is convex, even at an angle; a bold light digit's seldom is (its ink
     # can fill most of its box, and would be taken for paper).
     outline = cv2.findContours((labels == label).astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)[0][0]
     if cv2.contourArea(outline) < 0.95 * cv2.contourArea(cv2.convexHull(outline)):
         return gray
+    # Its edges lie within a block of the preview's: find them there in full.
+    rows, columns = slice(max(0, top - 1) * factor, (top + height + 1) * factor), slice(max(0, left - 1) * factor, (left + width + 1) * factor)
+    left, top, width, height = cv2.boundingRect((gray[rows, columns] >= level).view(np.uint8))
+    left, top = left + columns.start, top + rows.start
+    if not _surrounded(left, top, width, height, gray.shape):
+        return gray
     # Step in from the sheet's edges, where shadow and table blur into the paper.
     inset_x, inset_y = max(1, width // 20), max(1, height // 20)
-    rows = slice(top + inset_y, top + height - inset_y)
-    columns = slice(left + inset_x, left + width - inset_x)
-    if bright[rows, columns].mean() > 0.995:
+    sheet = gray[top + inset_y : top + height - inset_y, left + inset_x : left + width - inset_x]
+    if (sheet >= level).mean() > 0.995:
         return gray  # Nothing is written on it: a bold bright stroke, not a sheet.
-    return gray[rows, columns]
+    return sheet
+
+
+def _surrounded(left, top, width, height, shape):
+    """Whether a box stays clear of every edge of an image of `shape`."""
+    return left > 0 and top > 0 and left + width < shape[1] and top + height < shape[0]
 
 
 def _flatten(ink):
@@ -157,20 +182,18 @@ def _flatten(ink):
     height, width = ink.shape
     if min(height, width) < PHOTO_SIZE:
         return ink  # Too small to be a photo, and too small a border to tell paper from ink.
-    band = min(height, width) // 20
-    rows, columns = _border_pixels(height, width, band)
-    step = max(1, len(rows) // 1000)
-    rows, columns = rows[::step], columns[::step]
-    values = ink[rows, columns]
+    rows, columns = _border_pixels(height, width, min(height, width) // 20)
+    values = ink[rows, columns].astype(np.float64)
     y, x = rows / height - 0.5, columns / width - 0.5
     terms = np.stack([np.ones_like(x), x, y, x * x, x * y, y * y], axis=1)
     for _ in range(2):
-        coefficients = np.linalg.lstsq(terms, values, rcond=None)[0]
+        # Least squares by its normal equations: six unknowns, well conditioned on [-0.5, 0.5].
+        coefficients = np.linalg.solve(terms.T @ terms, terms.T @ values)
         # Ink that reaches the border lies well above the paper: fit again without it.
         paper = values - terms @ coefficients < 0.1
         terms, values = terms[paper], values[paper]
     # The surface is smooth: evaluate it on a coarse grid and let resizing fill it in.
-    y, x = np.mgrid[0:33, 0:33].astype(np.float32) / 32 - 0.5
+    y, x = _GRID_Y, _GRID_X
     a, b, c, d, e, f = coefficients.astype(np.float32)
     surface = a + b * x + c * y + d * x * x + e * x * y + f * y * y
     if surface.max() - surface.min() < 0.05:
@@ -182,16 +205,18 @@ def _flatten(ink):
 
 
 def _border_pixels(height, width, band):
-    """Rows and columns of the pixels within `band` of the image's edge, in row-major order:
-    a frame's worth of indices, without a pass over the whole image."""
-    sides = np.concatenate([np.arange(band), np.arange(width - band, width)])
-    inner = height - 2 * band
-    rows = np.concatenate([
-        np.repeat(np.arange(band), width),
-        np.repeat(np.arange(band, height - band), 2 * band),
-        np.repeat(np.arange(height - band, height), width),
-    ])
-    columns = np.concatenate([np.tile(np.arange(width), band), np.tile(sides, inner), np.tile(np.arange(width), band)])
+    """Rows and columns of about BORDER_SAMPLES pixels evenly spread, in row-major order, over
+    those within `band` of the image's edge: computed from their order, with no pass over the
+    image or even over the whole frame."""
+    top, middle = band * width, (height - 2 * band) * 2 * band
+    total = 2 * top + middle
+    order = np.arange(0, total, max(1, total // BORDER_SAMPLES))
+    # The frame in row-major order: `band` whole rows, then 2 * band pixels (both sides) on
+    # each row in between, then `band` whole rows again.
+    in_middle, below = order - top, order - top - middle
+    side = in_middle % (2 * band)
+    rows = np.where(order < top, order // width, np.where(below < 0, band + in_middle // (2 * band), height - band + below // width))
+    columns = np.where(order < top, order % width, np.where(below < 0, np.where(side < band, side, width - 2 * band + side), below % width))
     return rows, columns
 
 
@@ -213,21 +238,75 @@ def strokes(ink):
     strokes: the stretched map, the label of each pixel's connected stroke, the strokes'
     statistics (OpenCV's), and for each label whether it is a stroke rather than a speck far
     smaller than the largest. Raises `NoDigitError` when nothing stands out."""
-    # The background's level: the median, unless the ink covers half the image or near it (a
-    # digit filling its frame), when the median lies on the ink and the darker of the levels
-    # that thresholding tells apart is the background's.
-    background = min(_median(ink), _darker_level(ink))
-    top = float(ink.max())
-    if top - background < MIN_CONTRAST and not _faint_but_clean(ink, top):
-        raise NoDigitError(NO_DIGIT_MESSAGE)
-    ink = np.clip((ink - background) / (top - background), 0.0, 1.0, dtype=np.float32)
-    mask = (ink > INK_THRESHOLD).astype(np.uint8)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
-    areas = stats[1:, cv2.CC_STAT_AREA]
+    background, top = _levels(ink)
+    ink = _stretched(ink, background, top)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats((ink > INK_THRESHOLD).view(np.uint8), connectivity=8)
     if count <= 1:
         raise NoDigitError(NO_DIGIT_MESSAGE)
-    kept = np.concatenate([[False], areas >= SPECK_FRACTION * areas.max()])
-    return ink, labels, stats, kept
+    return ink, labels, stats, _not_specks(stats[1:, cv2.CC_STAT_AREA])
+
+
+def digit_strokes(ink, margin):
+    """`strokes` for an image of one digit, at the cost of the digit's box, not the image's:
+    the stretched map within `margin` of the kept strokes' box, and the mask (uint8) of
+    their pixels. Raises `NoDigitError` when nothing stands out.
+
+    The strokes are told from the specks on the preview, where each block's share of ink is
+    counted in full: a speck within a block or two of the digit goes with it.
+    """
+    background, top = _levels(ink)
+    level = background + INK_THRESHOLD * (top - background)
+    factor = shrink_factor(ink.shape, PREVIEW_SIZE)
+    height, width = ink.shape
+    binary = cv2.threshold(ink, level, 1.0, cv2.THRESH_BINARY)[1]
+    binary = cv2.copyMakeBorder(binary, 0, -height % factor, 0, -width % factor, cv2.BORDER_CONSTANT, value=0)
+    # Each block's count of ink pixels.
+    counts = shrink(binary, -(-max(height, width) // factor)) * (factor * factor)
+    count, labels, stats, _ = cv2.connectedComponentsWithStats((counts > 0.5).view(np.uint8), connectivity=8)
+    if count <= 1:
+        raise NoDigitError(NO_DIGIT_MESSAGE)
+    kept = _not_specks(np.bincount(labels.ravel(), weights=counts.ravel(), minlength=count)[1:])
+    boxes = stats[kept]
+    left, top_row = boxes[:, 0].min(), boxes[:, 1].min()
+    right, bottom = (boxes[:, 0] + boxes[:, 2]).max(), (boxes[:, 1] + boxes[:, 3]).max()
+    blocks = cv2.resize(
+        kept[labels[top_row:bottom, left:right]].view(np.uint8),
+        ((right - left) * factor, (bottom - top_row) * factor),
+        interpolation=cv2.INTER_NEAREST,
+    )
+    # The kept blocks' box in full, and the margin around it, within the image.
+    rows = slice(max(0, top_row * factor - margin), min(height, bottom * factor + margin))
+    columns = slice(max(0, left * factor - margin), min(width, right * factor + margin))
+    cut = _stretched(ink[rows, columns], background, top)
+    digit = np.zeros(cut.shape, np.uint8)
+    inner_top, inner_left = top_row * factor - rows.start, left * factor - columns.start
+    inner = digit[inner_top : inner_top + blocks.shape[0], inner_left : inner_left + blocks.shape[1]]
+    within = cut[inner_top : inner_top + inner.shape[0], inner_left : inner_left + inner.shape[1]]
+    inner[:] = (within > INK_THRESHOLD) & (blocks[: inner.shape[0], : inner.shape[1]] > 0)
+    return cut, digit
+
+
+def _levels(ink):
+    """The background's level and the ink's strongest; `NoDigitError` when they are too close.
+
+    The background's is the median, unless the ink covers half the image or near it (a digit
+    filling its frame), when the median lies on the ink and the darker of the levels that
+    thresholding tells apart is the background's.
+    """
+    background = min(_median(ink), _darker_level(ink))
+    top = cv2.minMaxLoc(ink)[1]
+    if top - background < MIN_CONTRAST and not _faint_but_clean(ink, top):
+        raise NoDigitError(NO_DIGIT_MESSAGE)
+    return background, top
+
+
+def _stretched(ink, background, top):
+    return np.clip((ink - background) / (top - background), 0.0, 1.0, dtype=np.float32)
+
+
+def _not_specks(areas):
+    """For each component (background first) whether it is a stroke: not far smaller than the largest."""
+    return np.concatenate([[False], areas >= SPECK_FRACTION * areas.max()])
 
 
 def _darker_level(ink):

@@ -140,22 +140,43 @@ def normalize_array(array, longest=WORKING_SIZE):
     # converted to floats only once it is small.
     if array.dtype not in (np.uint8, np.uint16, np.float32):
         array = array.astype(np.float32)
-    return np.clip(_shrink(array, longest).astype(np.float32) / full_scale, 0.0, 1.0)
+    scaled = np.divide(shrink(_contiguous(array), longest), np.float32(full_scale), dtype=np.float32)
+    return np.clip(scaled, 0.0, 1.0, out=scaled)
 
 
-def _shrink(pixels, longest=WORKING_SIZE):
+def _contiguous(array):
+    """The array in one block of memory, as OpenCV wants it.
+
+    OpenCV's own BGR images are often handed over as `image[:, :, ::-1]`, a view with its
+    channels reversed, which NumPy copies ten times slower than OpenCV swaps them.
+    """
+    if array.flags.c_contiguous:
+        return array
+    reversed_channels = array[:, :, ::-1] if array.ndim == 3 else None
+    if reversed_channels is not None and reversed_channels.flags.c_contiguous:
+        swap = cv2.COLOR_BGR2RGB if array.shape[2] == 3 else cv2.COLOR_BGRA2RGBA
+        return cv2.cvtColor(reversed_channels, swap)
+    return np.ascontiguousarray(array)
+
+
+def shrink(pixels, longest=WORKING_SIZE):
     """Scale the image down by a whole factor, so that its longer side is at most `longest`.
 
     OpenCV averages whole blocks of pixels several times faster than fractional ones; the
     few rows and columns that do not fill a last block are dropped.
     """
     height, width = pixels.shape[:2]
-    factor = -(-max(height, width) // longest)
+    factor = shrink_factor(pixels.shape, longest)
     if factor <= 1:
         return pixels
     height, width = max(factor, height // factor * factor), max(factor, width // factor * factor)
     pixels = pixels[:height, :width]
     return cv2.resize(pixels, (width // factor, height // factor), interpolation=cv2.INTER_AREA)
+
+
+def shrink_factor(shape, longest):
+    """The whole factor `shrink` divides an image of `shape` by, for a longer side of at most `longest`."""
+    return max(1, -(-max(shape[:2]) // longest))
 
 
 def sketchpad_strokes(value):
