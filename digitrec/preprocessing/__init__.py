@@ -12,9 +12,16 @@ digits like that, so every input is brought there:
 5. fitted into 20x20, keeping the aspect ratio, and centred by mass in 28x28.
 """
 
+import cv2
+
 from digitrec.preprocessing.framing import CENTRE, already_mnist, centre_digit, fit_frame
 from digitrec.preprocessing.ink import ink_box, ink_map, page_ink, strokes
 from digitrec.preprocessing.reading import sketchpad_strokes, to_array
+
+# Preprocessing works on images of a few hundred pixels, where waking OpenCV's threads costs
+# more than they save: one thread took the benchmark's sketchpad from 2.1 to 1.5 ms per image
+# on two cores. The server runs a worker process per core instead.
+cv2.setNumThreads(1)
 
 # What the rest of the package uses; each stage's module has the rest.
 __all__ = [
