@@ -59,6 +59,16 @@ PICK_BRUSH_JS = """
 """
 
 
+# On a phone (the columns stack) the answer shows under the canvas without scrolling: a
+# shorter sketchpad, and no page scroll or zoom while a finger draws.
+CSS = """
+@media (max-width: 640px) {
+  #sketchpad { height: 380px !important; }
+}
+#sketchpad canvas, #number_sketchpad canvas { touch-action: none; }
+"""
+
+
 CLEAR_CANVAS_JS = """
 () => {
   document.querySelectorAll('#sketchpad, #number_sketchpad').forEach((pad) => {
@@ -108,6 +118,9 @@ def with_boxes(image, boxes):
     return picture
 
 
+# The Explain view's title before an answer; each answer gives it its own.
+WHY_LABEL = "Why: red for the answer, blue against"
+
 # How the model selector names each shipped model.
 MODEL_LABELS = {"cnn": "CNN", "mlp": "Dense (MLP)"}
 
@@ -119,9 +132,9 @@ def describe(recognizer):
     return f"{name}, {accuracy:.2%} on the 10,000 MNIST test images" if accuracy else name
 
 
-# The 28x28 inputs of recent uploads, by the upload's file, for the view of what the model
-# saw: the `predict` endpoint returns only the label and the text (an MCP tool or an API
-# client needs no preview), and the view is filled in after it from here.
+# The predictions for recent uploads, by the upload's file, for the views of what the model
+# saw and why: the `predict` endpoint returns only the label and the text (an MCP tool or an
+# API client needs no preview), and the views are filled in after it from here.
 SEEN_UPLOADS = 64
 
 
@@ -135,6 +148,7 @@ class Answer:
     label: gr.Label
     text: gr.Textbox
     preview: gr.Image
+    why: gr.Image  # The Explain view.
     answered: gr.Markdown
     source: gr.State  # Which input was answered last: "draw" or "upload".
 
@@ -153,20 +167,36 @@ class Answer:
             gr.Label(num_top_classes=10, label="Confidence", render=False),
             gr.Textbox(label="Prediction", interactive=False, elem_id="prediction", render=False),
             gr.Image(label="What the model saw (28x28)", interactive=False, height=200, render=False),
+            gr.Image(label=WHY_LABEL, interactive=False, height=200, elem_id="why", render=False),
             gr.Markdown(elem_id="answered", render=False),
             gr.State("draw"),
         )
 
     @property
     def shown(self):
-        return [self.label, self.text, self.preview, self.answered]
+        return [self.label, self.text, self.preview, self.why, self.answered]
 
     def render(self):
-        for component in (self.model, *self.shown):
+        # The answer first: on a phone, where the columns stack, it shows under the canvas.
+        for component in (self.text, self.model, self.label):
             component.render()
+        with gr.Row():  # What the model saw, and why it answered: side by side.
+            self.preview.render()
+            self.why.render()
+        self.answered.render()
 
     def answered_by(self, model):
         return f"Answered by **{describe(self.recognizers[model])}**"
+
+    def explained(self, model, prediction):
+        """The Explain view of an answer: what in the 28x28 speaks for it and against it, or
+        for an unsure one, which strokes tell it from the runner-up."""
+        explanation = self.recognizers[model].explain_prediction(prediction)
+        digit, other = prediction.digit, prediction.runner_up
+        if prediction.unsure:
+            label = f"Why {digit}, not {other}: red for {digit}, blue for {other}"
+            return gr.Image(explanation.contrast_picture(), label=label)
+        return gr.Image(explanation.picture(), label=f"Why {digit}: red for, blue against")
 
 
 def build_demo(recognizers, delete_cache=DELETE_CACHE):
@@ -181,6 +211,8 @@ def build_demo(recognizers, delete_cache=DELETE_CACHE):
         recognizers = [recognizers]
     recognizers = {recognizer.name: recognizer for recognizer in recognizers}
     load_verifier()  # The Number tab's, loaded and compiled now rather than on its first answer.
+    for recognizer in recognizers.values():
+        recognizer.explainer()  # The Why view's, traced now rather than on a visitor's first stroke.
     with gr.Blocks(title=TITLE, delete_cache=delete_cache) as demo:
         gr.Markdown(f"# {TITLE}\n{DESCRIPTION}")
         answer = Answer.unrendered(recognizers)
@@ -208,13 +240,14 @@ def draw_tab(answer):
         try:
             prediction = answer.recognizers[model].predict(value)
         except NoDigitError:
-            return None, "Draw a digit first", None, "", "draw"
+            return None, "Draw a digit first", None, None, "", "draw"
         except ValueError as error:
-            return None, str(error), None, "", "draw"
-        return prediction.label(), prediction.text(), enlarge(prediction.processed), answer.answered_by(model), "draw"
+            return None, str(error), None, None, "", "draw"
+        shown = enlarge(prediction.processed), answer.explained(model, prediction), answer.answered_by(model)
+        return prediction.label(), prediction.text(), *shown, "draw"
 
     def redraw(source, value, model):
-        return draw(value, model)[:4] if source == "draw" else (gr.skip(),) * 4
+        return draw(value, model)[:5] if source == "draw" else (gr.skip(),) * 5
 
     with gr.Tab("Draw"):
         pad = sketchpad("Draw a digit", "sketchpad", CANVAS_SIZE, BRUSH_RADIUS)
@@ -249,26 +282,26 @@ def upload_tab(answer):
             prediction = answer.recognizers[model].predict(image["path"])
         except ValueError as error:
             raise gr.Error(as_the_visitor_knows_it(error, image), print_exception=False) from error
-        seen[image["path"], model] = prediction.processed
+        seen[image["path"], model] = prediction
         while len(seen) > SEEN_UPLOADS:
             seen.popitem(last=False)
         return prediction.label(), prediction.text()
 
     def show(image, model):
-        processed = seen.get((image.get("path"), model)) if isinstance(image, dict) else None
-        if processed is None:
-            return None, "", "upload"
-        return enlarge(processed), answer.answered_by(model), "upload"
+        prediction = seen.get((image.get("path"), model)) if isinstance(image, dict) else None
+        if prediction is None:
+            return None, None, "", "upload"
+        return enlarge(prediction.processed), answer.explained(model, prediction), answer.answered_by(model), "upload"
 
     def reupload(source, image, model):
         """A new model chosen after uploading: answer the upload again."""
         if source != "upload" or image is None:
-            return (gr.skip(),) * 4
+            return (gr.skip(),) * 5
         try:
             label, text = predict(image, model)
         except gr.Error as error:
-            return None, error.message, None, ""
-        return label, text, *show(image, model)[:2]
+            return None, error.message, None, None, ""
+        return label, text, *show(image, model)[:3]
 
     with gr.Tab("Upload"):
         # RGBA keeps transparency: in RGB mode Gradio turns a transparent PNG's background
@@ -278,12 +311,15 @@ def upload_tab(answer):
             elem_id="upload",
             type="numpy",
             image_mode="RGBA",
-            sources=["upload", "clipboard"],
+            # A phone or laptop camera reads a digit on paper through the photo pipeline; the
+            # snapshot is not mirrored, or a 2 would reach the model as its mirror image.
+            sources=["upload", "webcam", "clipboard"],
+            webcam_options=gr.WebcamOptions(mirror=False),
         )
         examples = sorted(EXAMPLES_DIR.glob("*.png"))
         if examples:
             gr.Examples([[str(path)] for path in examples], inputs=upload)
-    nothing = (None, "", None, "")
+    nothing = (None, "", None, None, "")
     # Clear the old answer first, so a refused upload leaves no stale prediction behind.
     upload.change(lambda: nothing, outputs=answer.shown, queue=False, api_visibility="private").then(
         predict,
@@ -294,7 +330,7 @@ def upload_tab(answer):
     ).then(
         show,
         inputs=[upload, answer.model],
-        outputs=[answer.preview, answer.answered, answer.source],
+        outputs=[answer.preview, answer.why, answer.answered, answer.source],
         preprocess=False,
         api_visibility="private",
     )
@@ -360,6 +396,7 @@ def launch(demo, share=False, host="127.0.0.1", port=None, block=True, **options
         server_port=port,
         share=share,
         max_file_size=MAX_FILE_SIZE,
+        css=CSS,
         prevent_thread_lock=True,
         **options,
     )

@@ -1,4 +1,4 @@
-"""Benchmarks that print a table: python -m digitrec.bench robustness | writers | speed | numbers | load.
+"""Benchmarks that print a table: python -m digitrec.bench robustness | writers | speed | numbers | load | explain.
 
 `robustness` redraws MNIST test digits the way people hand them to the app (a sketchpad
 canvas, a marker, a thin pen, a photo of paper, a small digit in a corner, white chalk on
@@ -8,7 +8,8 @@ scikit-learn's own handwritten digits, written by other people than MNIST's.
 
 `writers` reads collections of digits by other writers that the project did not make
 (digitrec.other_writers). `speed` times one answer, a batch and the app's start; `load` sends many users' uploads to
-the app at once and checks every answer.
+the app at once and checks every answer. `explain` checks that the explanations point at the
+ink the models use (the deletion test) and times them.
 """
 
 import argparse
@@ -515,6 +516,24 @@ def speed(model_names, repeats, seed):
     print(f"\nthis benchmark's own peak memory, every model loaded: {peak:.0f} MiB")
 
 
+def explanations(model_names, count):
+    """The deletion test on the first `count` MNIST test digits, and the time of one explanation."""
+    from digitrec.explaining import DELETED_SHARE, deletion_test
+
+    (_, _), (test_images, _) = load_mnist()
+    images = list(test_images[:count])
+    share = f"{DELETED_SHARE:.0%}"
+    print(f"\n{count} MNIST test digits: the answer's probability lost when {share} of the ink is erased\n")
+    print(f"| model | {share} ranked highest by the map | {share} at random | ratio | explanation, median / 95th percentile ms |")
+    print("| --- | --- | --- | --- | --- |")
+    for name in model_names:
+        recognizer = load_recognizer(name)
+        ranked, random = deletion_test(recognizer, images)
+        prediction = recognizer.predict(images[0])
+        median, p95 = timings(lambda: recognizer.explain_prediction(prediction), 50)
+        print(f"| {name} | {ranked.mean():.3f} | {random.mean():.3f} | {ranked.mean() / random.mean():.1f}x | {median:.1f} / {p95:.1f} |")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m digitrec.bench", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -539,6 +558,9 @@ def main(argv=None):
     crowd_parser = commands.add_parser("load", help="many users at once, through the Gradio API and the JSON API")
     crowd_parser.add_argument("--users", type=int, default=8, help="concurrent users (default: %(default)s)")
     crowd_parser.add_argument("--requests", type=int, default=2000, help="uploads in all, per API (default: %(default)s)")
+    explain = commands.add_parser("explain", help="whether explanations are faithful, and their speed")
+    explain.add_argument("--models", nargs="+", default=shipped, help="models to measure (default: %(default)s)")
+    explain.add_argument("--count", type=int, default=200, help="MNIST test digits (default: %(default)s)")
     args = parser.parse_args(argv)
     if args.command == "robustness":
         robustness(args.models, args.count, args.seed)
@@ -550,6 +572,8 @@ def main(argv=None):
         speed(args.models, args.repeats, args.seed)
     elif args.command == "numbers":
         numbers(args.models, args.count, args.seed)
+    elif args.command == "explain":
+        explanations(args.models, args.count)
     else:
         return 0 if load(args.users, args.requests) else 1
 

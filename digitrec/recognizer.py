@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from digitrec.explaining import Explainer
 from digitrec.preprocessing import preprocess
 
 # Images are run through the network this many at a time in `predict_batch`.
@@ -75,6 +76,7 @@ class Recognizer:
         # The first calls trace and compile; pay for them now, not on a user's request.
         self.probabilities(np.zeros((1, 28, 28), np.float32))
         self.probabilities(np.zeros((2, 28, 28), np.float32))
+        self._explainer = None
 
     def __repr__(self):
         accuracy = self.card.get("test_accuracy")
@@ -118,6 +120,23 @@ class Recognizer:
             for index, p, x in zip(good, self.probabilities(processed), processed):
                 results[index] = Prediction.of(p, x)
         return results
+
+    def explain(self, image, target=None, versus=None):
+        """Why the model answers what it does for `image`: an `Explanation` with the usual
+        `.prediction`, the `.attribution` of each pixel of the 28x28 it saw to the `target`
+        digit (the answer unless given) and the `.contrast` of `target` against `versus`
+        (the most probable other digit unless given)."""
+        return self.explain_prediction(self.predict(image), target, versus)
+
+    def explain_prediction(self, prediction, target=None, versus=None):
+        """`explain` for an image already predicted, without preprocessing it again."""
+        return self.explainer().explain(prediction, target, versus)
+
+    def explainer(self):
+        """The network's `Explainer`, built on first use: most callers never explain."""
+        if self._explainer is None:
+            self._explainer = Explainer(self.network)
+        return self._explainer
 
     def read_number(self, image):
         """Find every digit in `image` and read them left to right: a `NumberReading` with

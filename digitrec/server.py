@@ -12,7 +12,7 @@ import gradio as gr
 import uvicorn
 
 from digitrec.api import build_api
-from digitrec.app import MAX_FILE_SIZE, QUEUE_CONCURRENCY, build_demo
+from digitrec.app import CSS, MAX_FILE_SIZE, QUEUE_CONCURRENCY, build_demo
 
 # How long to wait for the server to listen before giving up on a share link.
 START_TIMEOUT = 60
@@ -32,7 +32,7 @@ def create_app(recognizers, auth=None, mcp=False):
     demo = build_demo(recognizers)
     demo.queue(default_concurrency_limit=QUEUE_CONCURRENCY)
     return gr.mount_gradio_app(
-        api, demo, path="/", auth=auth, max_file_size=MAX_FILE_SIZE, mcp_server=mcp, footer_links=["api", "gradio"]
+        api, demo, path="/", auth=auth, max_file_size=MAX_FILE_SIZE, mcp_server=mcp, footer_links=["api", "gradio"], css=CSS
     )
 
 

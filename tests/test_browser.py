@@ -9,10 +9,12 @@ import os
 import time
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 
 from digitrec.app import CANVAS_SIZE, NUMBER_CANVAS_SIZE, build_demo, launch
-from digitrec.bench import free_port
+from digitrec.bench import free_port, photo
 from digitrec.paths import EXAMPLES_DIR, PROJECT_ROOT
 
 CHROMIUM = os.environ.get("DIGITREC_CHROMIUM", "/usr/bin/chromium")
@@ -39,8 +41,18 @@ def strokes(digit, x, y, size):
     raise ValueError(digit)
 
 
+def camera_video(path, rgb, frames=30):
+    """A Y4M video of `frames` frames of one RGB picture: what Chromium's fake camera plays."""
+    height, width = rgb.shape[:2]
+    planes = cv2.cvtColor(rgb, cv2.COLOR_RGB2YUV_I420).tobytes()
+    with open(path, "wb") as video:
+        video.write(f"YUV4MPEG2 W{width} H{height} F30:1 Ip A1:1 C420jpeg\n".encode())
+        for _ in range(frames):
+            video.write(b"FRAME\n" + planes)
+
+
 @pytest.fixture(scope="module")
-def browser():
+def playwright():
     if not Path(CHROMIUM).is_file():
         reason = f"Chromium not found at {CHROMIUM}; install it with `apt-get install chromium`"
         if os.environ.get("CI") == "true":
@@ -49,9 +61,25 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-        yield chromium
-        chromium.close()
+        yield playwright
+
+
+@pytest.fixture(scope="module")
+def browser(playwright):
+    chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+    yield chromium
+    chromium.close()
+
+
+@pytest.fixture(scope="module")
+def camera(playwright, test_set, tmp_path_factory):
+    """A browser whose camera films a phone photo of MNIST's first test digit, a 7, on paper."""
+    video = tmp_path_factory.mktemp("camera") / "seven.y4m"
+    camera_video(video, photo(test_set[0][0], np.random.default_rng(0)))
+    fake_camera = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream", f"--use-file-for-fake-video-capture={video}"]
+    chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS + fake_camera)
+    yield chromium
+    chromium.close()
 
 
 @pytest.fixture(scope="module")
@@ -69,9 +97,13 @@ def page(browser, app_url, request):
     page.goto(app_url)
     page.locator("#sketchpad canvas").first.wait_for()
     yield page
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=SCREENSHOTS / f"{request.node.name}.png")
+    screenshot(page, request.node.name)
     page.close()
+
+
+def screenshot(page, name):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / f"{name}.png")
 
 
 def draw(page, digit, x=0.5, y=0.5, size=0.7, canvas="#sketchpad", page_size=CANVAS_SIZE):
@@ -153,8 +185,7 @@ def test_switching_model_answers_the_drawing_again(page):
     page.wait_for_timeout(500)
     assert prediction(page) == "4"
     assert page.locator("#answered").inner_text().startswith("Answered by Dense (MLP)")
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=SCREENSHOTS / "app.png")
+    screenshot(page, "app")
 
 
 def test_uploaded_png_is_read(page):
@@ -191,3 +222,55 @@ def test_number_tab_reads_an_uploaded_number(page):
     page.locator("#number_upload input[type=file]").set_input_files(str(EXAMPLES_DIR / "numbers" / "2026.png"))
     assert prediction(page, box="#number") == "2026"
     page.locator("#number_boxes img").first.wait_for()  # The picture with a box round each digit.
+
+
+def test_the_explain_view_shows_why_beside_the_answer(page):
+    draw(page, "7")
+    assert prediction(page) == "7"
+    why = page.locator("#why")
+    why.locator("img").first.wait_for()
+    # Its title names the answer it explains, or the two an unsure answer hesitates between.
+    assert why.inner_text().startswith(("Why 7: red for", "Why 7, not"))
+
+
+def test_a_webcam_snapshot_of_a_digit_on_paper_is_read(camera, app_url):
+    context = camera.new_context(viewport={"width": 1280, "height": 1000}, permissions=["camera"])
+    page = context.new_page()
+    page.goto(app_url)
+    page.get_by_role("tab", name="Upload").click()
+    page.locator("#upload button[aria-label='Capture from camera']").click()
+    page.get_by_text("Click to Access Webcam").click()
+    page.locator("#upload button[aria-label='capture photo']").click()
+    assert prediction(page) == "7"
+    screenshot(page, "webcam")
+    context.close()
+
+
+def touch_stroke(session, points, steps=15):
+    """A finger drawing through `points` (page pixels), as the touch events a phone sends."""
+    touch = lambda kind, x, y: session.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": [{"x": x, "y": y}]})
+    touch("touchStart", *points[0])
+    for (x0, y0), (x1, y1) in zip(points, points[1:]):
+        for step in range(1, steps + 1):
+            touch("touchMove", x0 + (x1 - x0) * step / steps, y0 + (y1 - y0) * step / steps)
+    session.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+
+
+def test_on_a_phone_a_finger_draws_without_scrolling_and_the_answer_is_in_view(browser, app_url):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
+    page = context.new_page()
+    page.goto(app_url)
+    canvas = page.locator("#sketchpad canvas").first
+    canvas.wait_for()
+    page.wait_for_timeout(1000)  # The brush is picked for the visitor.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # Fits the width.
+    box = canvas.bounding_box()
+    x, y, side = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, min(box["width"], box["height"])
+    seven = [(x - 0.3 * side, y - 0.3 * side), (x + 0.3 * side, y - 0.3 * side), (x - 0.05 * side, y + 0.35 * side)]
+    touch_stroke(context.new_cdp_session(page), seven)
+    assert prediction(page) == "7"
+    assert page.evaluate("window.scrollY") == 0
+    answer = page.locator("#prediction").bounding_box()
+    assert answer["y"] + answer["height"] <= 844
+    screenshot(page, "phone")
+    context.close()

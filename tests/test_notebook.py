@@ -34,6 +34,7 @@ def test_notebook_runs_top_to_bottom(monkeypatch):
     assert "predicted digit: 7" in text
     assert "blank page: No digit found" in text
     assert "read: 2026" in text
+    assert "of ink ranked highest costs the answer" in text
     assert "scikit-learn digits, 64x64" in text
     assert "Running on local URL" in text or "running locally" in text
     # The sample grid, the curves, the confusion matrix, the mistakes, the samples, the example.
