@@ -4,6 +4,7 @@
     POST /api/v1/predict        one image (multipart field `image`) -> its digit
     POST /api/v1/predict/batch  several `image` fields -> one result or error each
     POST /api/v1/number         one image -> the number written in it
+    POST /api/v1/corrections    one image and its right `label` -> stored, 201 (200 if known)
 
 Every refused request gets a 4xx status and `{"error": "<what was wrong>"}`; OpenAPI docs are
 at /docs. Images are decoded and preprocessed in worker processes, off the event loop, and
@@ -12,10 +13,11 @@ concurrent requests share model calls through a `Batcher`.
 
 import asyncio
 import contextlib
+import os
 import secrets
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, File, Query, UploadFile
+from fastapi import Depends, FastAPI, File, Form, Header, Query, Response, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
@@ -29,6 +31,8 @@ MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 MAX_REQUEST_BYTES = 32 * 1024 * 1024
 # The most images in one batch request.
 MAX_BATCH_IMAGES = 64
+# When set, storing a correction needs this token in the X-Admin-Token header.
+ADMIN_TOKEN_ENV = "DIGITREC_ADMIN_TOKEN"
 
 
 class ApiError(Exception):
@@ -44,12 +48,14 @@ def error_response(status, message, headers=None):
     return JSONResponse({"error": message}, status_code=status, headers=headers)
 
 
-def build_api(recognizers, auth=None):
+def build_api(recognizers, auth=None, corrections=None):
     """The FastAPI application for {name: Recognizer} (the first is the default model).
 
     With `auth`, a (user, password) pair, every /api/v1 route asks for it as HTTP Basic
-    authentication; /healthz stays open for load balancers.
+    authentication; /healthz stays open for load balancers. `corrections`: the
+    `CorrectionStore` that /api/v1/corrections writes to (without one, that route answers 503).
     """
+    admin_token = os.environ.get(ADMIN_TOKEN_ENV)
     recognizers = dict(recognizers)
     default = next(iter(recognizers))
     batchers = {name: Batcher(recognizer) for name, recognizer in recognizers.items()}
@@ -80,6 +86,10 @@ def build_api(recognizers, auth=None):
         given = (credentials.username, credentials.password) if credentials else ("", "")
         if not all(secrets.compare_digest(a.encode(), b.encode()) for a, b in zip(given, auth)):
             raise HTTPException(401, "This API needs the app's login (HTTP Basic authentication).", {"WWW-Authenticate": "Basic"})
+
+    def admin(token: Annotated[str | None, Header(alias="X-Admin-Token")] = None):
+        if admin_token and not secrets.compare_digest((token or "").encode(), admin_token.encode()):
+            raise ApiError(401, f"Storing corrections needs the admin token ({ADMIN_TOKEN_ENV}) in the X-Admin-Token header.")
 
     def recognizer_for(model: Annotated[str | None, Query(description=f"one of {list(recognizers)}; default {default}")] = None):
         name = default if model is None else model
@@ -145,6 +155,27 @@ def build_api(recognizers, auth=None):
         except ValueError as error:
             raise _refusal(error) from error
         return {"model": model, **reading.record()}
+
+    @api.post("/api/v1/corrections", status_code=201, dependencies=[Depends(logged_in), Depends(admin)])
+    async def correct(
+        image: Annotated[UploadFile, File(description="the image the model read wrong")],
+        label: Annotated[str, Form(description="the right digit, 0-9")],
+        model: Annotated[str, Depends(recognizer_for)],
+        response: Response,
+    ):
+        """Store the right answer for an image, once it is committed: 201 with the row's id,
+        or 200 with the existing row's id when the same image had this label already."""
+        if corrections is None:
+            raise ApiError(503, "This server keeps no corrections database.")
+        if label.strip() not in [str(digit) for digit in range(10)]:
+            raise ApiError(400, f"The label must be a digit from 0 to 9, not {label!r}.")
+        content = await _read(image)
+        prediction = await _predict(preprocessing, batchers[model], content)
+        version = recognizers[model].card.get("date", "unknown")
+        saved = await asyncio.to_thread(corrections.add, content, int(label), prediction, model, version)
+        if not saved.created:
+            response.status_code = 200
+        return {"id": saved.id, "created": saved.created, "label": int(label), "model": model, "answer": prediction.digit}
 
     return api
 

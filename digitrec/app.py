@@ -8,6 +8,7 @@ import cv2
 import gradio as gr
 import numpy as np
 from PIL import Image, ImageOps
+from sqlalchemy.exc import SQLAlchemyError
 
 from digitrec.errors import NoDigitError
 from digitrec.paths import EXAMPLES_DIR
@@ -199,11 +200,13 @@ class Answer:
         return gr.Image(explanation.picture(), label=f"Why {digit}: red for, blue against")
 
 
-def build_demo(recognizers, delete_cache=DELETE_CACHE):
+def build_demo(recognizers, delete_cache=DELETE_CACHE, corrections=None):
     """The app's Blocks for a recognizer, or a list of them (best first, with a selector).
 
     `delete_cache` is Gradio's (every so many seconds, files older than so many seconds):
-    how long uploads are kept.
+    how long uploads are kept. `corrections`: the `CorrectionStore` that "Wrong? It is ...
+    Save" writes to; by default the database $DIGITREC_DB names (or a SQLite file in the
+    user's data directory), opened on the first save.
 
     Call `.launch()` on the result, or `launch(demo)` here, to serve it.
     """
@@ -219,13 +222,14 @@ def build_demo(recognizers, delete_cache=DELETE_CACHE):
         with gr.Row():
             with gr.Column(scale=3):
                 with gr.Tabs():
-                    draw_tab(answer)  # Its canvas is cleared by its own button, in CLEAR_CANVAS_JS.
+                    pad = draw_tab(answer)  # Its canvas is cleared by its own button, in CLEAR_CANVAS_JS.
                     upload = upload_tab(answer)
                     number_outputs = number_tab(answer)
                 clear = gr.ClearButton(value="Clear", elem_id="clear")
             with gr.Column(scale=2):
                 answer.render()
-        clear.add([upload, *answer.shown, *number_outputs])
+                correction = correction_row(answer, pad, upload, corrections)
+        clear.add([upload, *answer.shown, *number_outputs, *correction])
         # Setting the sketchpad's value to empty clears its canvas only the first time (Gradio
         # 6.31), so the button presses the sketchpad's own "Clear canvas" instead.
         clear.click(None, js=CLEAR_CANVAS_JS)
@@ -260,6 +264,7 @@ def draw_tab(answer):
         api_visibility="private",
     )
     answer.model.change(redraw, inputs=[answer.source, pad, answer.model], outputs=answer.shown, api_visibility="private")
+    return pad
 
 
 def upload_tab(answer):
@@ -342,6 +347,42 @@ def upload_tab(answer):
         api_visibility="private",
     )
     return upload
+
+
+def correction_row(answer, pad, upload, corrections=None):
+    """ "Wrong? It is [0-9] - Save" under the answer: the drawing or upload last answered is
+    stored with the right digit, in its own event, so the next drawing is answered meanwhile."""
+    opened = []
+
+    def store():
+        if corrections is None and not opened:
+            from digitrec.corrections import CorrectionStore
+
+            opened.append(CorrectionStore())
+        return corrections if corrections is not None else opened[0]
+
+    def save(source, drawing, uploaded, model, label):
+        image = drawing if source == "draw" else uploaded
+        if label in (None, ""):
+            return "Pick the right digit first, then press Save."
+        try:
+            recognizer = answer.recognizers[model]
+            prediction = recognizer.predict(image)
+            saved = store().add(image, int(label), prediction, model, recognizer.card.get("date", "unknown"))
+        except ValueError as error:
+            return f"Nothing to save: {error}"
+        except (SQLAlchemyError, OSError) as error:  # The database may be unreachable: say so, keep serving.
+            return f"Could not save the correction: {type(error).__name__}: {error}"
+        if not saved.created:
+            return f"Already saved as a {label} (correction #{saved.id})."
+        return f"Saved as a {label} (correction #{saved.id}). Thank you: corrections teach the next model."
+
+    with gr.Row(equal_height=True):
+        right = gr.Dropdown([str(digit) for digit in range(10)], value=None, label="Wrong? It is", elem_id="right_digit", scale=2)
+        button = gr.Button("Save", elem_id="save_correction", scale=1)
+    status = gr.Markdown(elem_id="saved")
+    button.click(save, inputs=[answer.source, pad, upload, answer.model, right], outputs=status, api_visibility="private")
+    return [right, status]
 
 
 def number_tab(answer):

@@ -124,6 +124,36 @@ def serve_command(args):
     serve(recognizers, host=args.host, port=args.port, share=args.share, auth=auth, mcp=args.mcp)
 
 
+def corrections_command(args):
+    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+    from digitrec.corrections import CorrectionStore, default_url
+
+    try:
+        store = CorrectionStore(args.db)
+    except (SQLAlchemyError, ArgumentError) as error:
+        print(f"error: cannot open the corrections database {args.db or default_url()}: {error}", file=sys.stderr)
+        return 2
+    try:
+        if args.action == "export":
+            count = store.export(args.out)
+            print(f"exported {count} corrections to {args.out} (images (N, 28, 28) uint8, labels (N,) int64)")
+            return
+        stats = store.stats()
+        if args.json:
+            print(json.dumps(stats))
+            return
+        print(f"{stats['total']} corrections in {store.engine.url.render_as_string(hide_password=True)}")
+        print("per label: " + ", ".join(f"{digit}: {count}" for digit, count in enumerate(stats["per_label"])))
+        print("per model: " + (", ".join(f"{name}: {count}" for name, count in stats["per_model"].items()) or "none"))
+        print("\nthe model's answer (rows) against the right digit (columns)")
+        print("      " + "".join(f"{digit:>6}" for digit in range(10)))
+        for answer, row in enumerate(stats["confusion"]):
+            print(f"{answer:>6}" + "".join(f"{count:>6}" for count in row))
+    finally:
+        store.close()
+
+
 def parser():
     from digitrec.training import default_config
     from digitrec.verifier import VerifierConfig
@@ -175,6 +205,12 @@ def parser():
     serve.add_argument("--auth", metavar="USER:PASSWORD", help="ask visitors and API callers for this login (default: none)")
     serve.add_argument("--mcp", action="store_true", help="also serve recognition as an MCP tool at /gradio_api/mcp/ (default: off)")
 
+    corrections = commands.add_parser("corrections", help="the corrections people saved: counts, or an export to train on")
+    corrections.add_argument("action", choices=["stats", "export"], help="stats: counts per label and model, and answer against label; export: an .npz")
+    corrections.add_argument("out", nargs="?", metavar="OUT.npz", help="export only: the file to write")
+    corrections.add_argument("--db", metavar="URL", help="SQLAlchemy URL of the database (default: $DIGITREC_DB, else a SQLite file in the user's data directory)")
+    corrections.add_argument("--json", action="store_true", help="stats only: print them as one JSON object")
+
     for command in (train, evaluate):
         command.add_argument("--mnist", metavar="NPZ", help="local mnist.npz (default: $DIGITREC_MNIST, else download through Keras)")
     for command in (evaluate, predict):
@@ -190,7 +226,11 @@ def main(argv=None):
         "evaluate": evaluate_command,
         "predict": predict_command,
         "serve": serve_command,
+        "corrections": corrections_command,
     }[args.command]
+    if args.command == "corrections" and args.action == "export" and not args.out:
+        print("error: corrections export needs the file to write, e.g. corrections export out/corrections.npz", file=sys.stderr)
+        return 2
     try:
         return command(args) or 0
     except (DatasetError, ModelFileError) as error:

@@ -21,19 +21,36 @@ START_TIMEOUT = 60
 STOP_TIMEOUT = 5
 
 
-def create_app(recognizers, auth=None, mcp=False):
+def create_app(recognizers, auth=None, mcp=False, corrections=None):
     """The FastAPI application serving the JSON API and, at "/", the Gradio app.
 
     `recognizers`: a list of `Recognizer`, best first. `auth`: a (user, password) pair that
     both the app and the API ask for. `mcp`: also serve recognition as an MCP tool, at
-    /gradio_api/mcp/.
+    /gradio_api/mcp/. `corrections`: the `CorrectionStore` both write to; by default the
+    database $DIGITREC_DB names, or a SQLite file in the user's data directory.
     """
-    api = build_api({recognizer.name: recognizer for recognizer in recognizers}, auth=auth)
-    demo = build_demo(recognizers)
+    if corrections is None:
+        corrections = open_corrections()
+    api = build_api({recognizer.name: recognizer for recognizer in recognizers}, auth=auth, corrections=corrections)
+    demo = build_demo(recognizers, corrections=corrections)
     demo.queue(default_concurrency_limit=QUEUE_CONCURRENCY)
     return gr.mount_gradio_app(
         api, demo, path="/", auth=auth, max_file_size=MAX_FILE_SIZE, mcp_server=mcp, footer_links=["api", "gradio"], css=CSS
     )
+
+
+def open_corrections():
+    """The default corrections database; None, saying why, when it cannot be opened: the
+    app and the API still answer, and only saving corrections is refused."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from digitrec.corrections import CorrectionStore, default_url
+
+    try:
+        return CorrectionStore()
+    except (SQLAlchemyError, OSError, ValueError, ImportError) as error:
+        print(f"Corrections will not be saved: the database {default_url()} could not be opened ({error}).", flush=True)
+        return None
 
 
 def serve(recognizers, host="127.0.0.1", port=7860, share=False, auth=None, mcp=False):

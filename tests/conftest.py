@@ -9,6 +9,32 @@ import digitrec
 from digitrec.data import MNIST_ENV, UNIPEN_ENV, unipen_path
 
 
+@pytest.fixture(scope="session", autouse=True)
+def corrections_database(tmp_path_factory):
+    """Corrections the tests save go to a throwaway SQLite file, never the user's own."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('corrections') / 'corrections.sqlite'}"
+    previous = os.environ.get("DIGITREC_DB")
+    os.environ["DIGITREC_DB"] = url
+    yield url
+    if previous is None:
+        del os.environ["DIGITREC_DB"]
+    else:
+        os.environ["DIGITREC_DB"] = previous
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """The throwaway PostgreSQL server that .ci/run starts ($DIGITREC_TEST_POSTGRES): without
+    it the PostgreSQL tests are skipped, saying why, except under CI=true, which fails them."""
+    url = os.environ.get("DIGITREC_TEST_POSTGRES")
+    if not url:
+        reason = "DIGITREC_TEST_POSTGRES names no PostgreSQL server (`bash .ci/postgres start DIR` starts one)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason} (CI=true runs the PostgreSQL tests)")
+        pytest.skip(reason)
+    return url
+
+
 @pytest.fixture(scope="session")
 def mnist():
     """The full MNIST set, from $DIGITREC_MNIST or Keras's download."""

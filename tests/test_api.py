@@ -326,3 +326,46 @@ def test_preprocessing_workers_end_with_a_killed_server():
         while any(Path(f"/proc/{pid}").exists() for pid in workers) and time.monotonic() < deadline:
             time.sleep(0.2)
     assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()]
+
+
+def correction(http, path, label, headers=None, **params):
+    return http.post("/api/v1/corrections", files=[image_file(path)], data={"label": label}, params=params, headers=headers)
+
+
+def test_a_correction_is_stored_once_and_acknowledged_with_its_id(http):
+    first = correction(http, EXAMPLES[3], "8")
+    assert first.status_code == 201, first.text
+    body = first.json()
+    assert body["created"] and body["label"] == 8 and body["answer"] == 3 and body["model"] == "mlp"
+    again = correction(http, EXAMPLES[3], "8")
+    assert again.status_code == 200 and again.json()["id"] == body["id"] and not again.json()["created"]
+    other_model = correction(http, EXAMPLES[3], "5", model="cnn")
+    assert other_model.status_code == 201 and other_model.json()["id"] != body["id"]
+
+
+@pytest.mark.parametrize("label", ["10", "x", "", "-1", "3.5"])
+def test_a_correction_with_a_bad_label_is_refused(http, label):
+    response = correction(http, EXAMPLES[3], label)
+    assert response.status_code == 400 and "label" in response.json()["error"]
+
+
+def test_a_correction_without_its_label_or_image_is_refused(http):
+    no_label = http.post("/api/v1/corrections", files=[image_file(EXAMPLES[3])])
+    assert no_label.status_code == 400 and "label" in no_label.json()["error"]
+    no_image = http.post("/api/v1/corrections", data={"label": "3"})
+    assert no_image.status_code == 400 and "No image" in no_image.json()["error"]
+    broken = http.post("/api/v1/corrections", files=[("image", ("x.png", b"not an image", "image/png"))], data={"label": "3"})
+    assert broken.status_code == 422 and "not a readable image" in broken.json()["error"]
+
+
+def test_corrections_need_the_admin_token_when_one_is_set(mlp, monkeypatch):
+    monkeypatch.setenv("DIGITREC_ADMIN_TOKEN", "s3cret")
+    with served(create_app([mlp])) as base, httpx.Client(base_url=base, timeout=60) as client:
+        refused = correction(client, EXAMPLES[7], "1")
+        assert refused.status_code == 401 and "X-Admin-Token" in refused.json()["error"]
+        wrong = correction(client, EXAMPLES[7], "1", headers={"X-Admin-Token": "guess"})
+        assert wrong.status_code == 401
+        accepted = correction(client, EXAMPLES[7], "1", headers={"X-Admin-Token": "s3cret"})
+        assert accepted.status_code in (200, 201), accepted.text
+        # Predictions stay open to everyone.
+        assert client.post("/api/v1/predict", files=[image_file(EXAMPLES[7])]).status_code == 200

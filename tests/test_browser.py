@@ -274,3 +274,24 @@ def test_on_a_phone_a_finger_draws_without_scrolling_and_the_answer_is_in_view(b
     assert answer["y"] + answer["height"] <= 844
     screenshot(page, "phone")
     context.close()
+
+
+def test_a_correction_is_saved_from_the_app(page):
+    from digitrec.corrections import CorrectionStore
+
+    draw(page, "7")
+    assert prediction(page) == "7"
+    page.locator("#right_digit input").click()
+    page.get_by_role("option", name="1", exact=True).click()
+    page.locator("#save_correction").click()
+    page.get_by_text("Saved as a 1").wait_for(timeout=30_000)
+    store = CorrectionStore()  # The app's default: $DIGITREC_DB, the tests' throwaway file.
+    last = store.all()[-1]
+    store.close()
+    assert (last.label, last.answer, last.model_name) == (1, 7, "cnn")
+    # The drawing goes on being answered.
+    page.locator("#clear").click()
+    page.wait_for_timeout(1500)
+    before = page.locator("#prediction textarea").input_value()
+    draw(page, "4", size=0.6)
+    assert prediction(page, stale=before or None) == "4"
