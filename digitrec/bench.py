@@ -1,4 +1,4 @@
-"""Benchmarks that print a table: python -m digitrec.bench robustness | writers | speed | numbers | load | explain.
+"""Benchmarks that print a table: python -m digitrec.bench robustness | writers | speed | numbers | load | explain | finetune.
 
 `robustness` redraws MNIST test digits the way people hand them to the app (a sketchpad
 canvas, a marker, a thin pen, a photo of paper, a small digit in a corner, white chalk on
@@ -9,7 +9,8 @@ scikit-learn's own handwritten digits, written by other people than MNIST's.
 `writers` reads collections of digits by other writers that the project did not make
 (digitrec.other_writers). `speed` times one answer, a batch and the app's start; `load` sends many users' uploads to
 the app at once and checks every answer. `explain` checks that the explanations point at the
-ink the models use (the deletion test) and times them.
+ink the models use (the deletion test) and times them. `finetune` fine-tunes on corrections
+from UNIPEN writers the model never trained on and measures it on their other digits.
 """
 
 import argparse
@@ -534,6 +535,47 @@ def explanations(model_names, count):
         print(f"| {name} | {ranked.mean():.3f} | {random.mean():.3f} | {ranked.mean() / random.mean():.1f}x | {median:.1f} / {p95:.1f} |")
 
 
+def writer_corrections(count=700, split="validation", seed=0):
+    """Corrections as new writers would give them: writers of a UNIPEN split taken in a random
+    order, half of each one's digits as corrections until there are `count`; the other half
+    of the same writers' digits held out. Two (images, labels) pairs."""
+    from digitrec.data import load_unipen, unipen_path
+
+    images, labels = load_unipen(split)
+    with np.load(unipen_path()) as arrays:
+        writers = arrays["writer"][arrays["split"] == {"train": 0, "validation": 1}[split]]
+    rng = np.random.default_rng(seed)
+    corrections, held_out = [], []
+    for writer in rng.permutation(np.unique(writers)):
+        if len(corrections) >= count:
+            break
+        digits = rng.permutation(np.flatnonzero(writers == writer))
+        corrections.extend(digits[: len(digits) // 2])
+        held_out.extend(digits[len(digits) // 2 :])
+    corrections, held_out = np.array(corrections[:count]), np.array(held_out)
+    return (images[corrections], labels[corrections]), (images[held_out], labels[held_out])
+
+
+def finetuning(model_name, count, split, seed):
+    """Fine-tune on `count` corrections from new writers; measure on their other digits."""
+    from digitrec.data import scale
+    from digitrec.finetuning import FinetuneConfig, finetune
+
+    corrections, (held_images, held_labels) = writer_corrections(count, split, seed)
+    result = finetune(corrections, load_mnist(), FinetuneConfig(model=model_name, seed=seed))
+    accuracy = lambda network: np.mean(np.argmax(network.predict(scale(held_images), verbose=0), axis=1) == held_labels)
+    before, after = accuracy(models.load(model_name)), accuracy(result.network)
+    mnist = result.card["figures"]["mnist_test"]
+    print(f"\n{count} corrections from UNIPEN {split} writers; their other {len(held_labels)} digits held out\n")
+    print("| model | those writers' other digits | MNIST test | gate | seconds |")
+    print("| --- | --- | --- | --- | --- |")
+    print(
+        f"| {model_name} | {before:.2%} -> {after:.2%} | {mnist['before']:.2%} -> {mnist['after']:.2%} | "
+        f"{'accepted' if result.accepted else 'refused'} | {result.card['seconds']:.0f} |"
+    )
+    return before, after, result
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m digitrec.bench", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -561,6 +603,11 @@ def main(argv=None):
     explain = commands.add_parser("explain", help="whether explanations are faithful, and their speed")
     explain.add_argument("--models", nargs="+", default=shipped, help="models to measure (default: %(default)s)")
     explain.add_argument("--count", type=int, default=200, help="MNIST test digits (default: %(default)s)")
+    tune = commands.add_parser("finetune", help="fine-tuning on corrections from writers the model never trained on")
+    tune.add_argument("--model", default="mlp", help="model to start from (default: %(default)s)")
+    tune.add_argument("--count", type=int, default=700, help="corrections (default: %(default)s)")
+    tune.add_argument("--split", default="validation", choices=["train", "validation"], help="UNIPEN split the writers come from; never test (default: %(default)s)")
+    tune.add_argument("--seed", type=int, default=0, help="picks the writers, held-out corrections and replay (default: %(default)s)")
     args = parser.parse_args(argv)
     if args.command == "robustness":
         robustness(args.models, args.count, args.seed)
@@ -574,6 +621,8 @@ def main(argv=None):
         numbers(args.models, args.count, args.seed)
     elif args.command == "explain":
         explanations(args.models, args.count)
+    elif args.command == "finetune":
+        finetuning(args.model, args.count, args.split, args.seed)
     else:
         return 0 if load(args.users, args.requests) else 1
 

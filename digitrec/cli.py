@@ -154,6 +154,34 @@ def corrections_command(args):
         store.close()
 
 
+def finetune_command(args):
+    from digitrec import data, models
+    from digitrec.corrections import CorrectionStore
+    from digitrec.finetuning import FinetuneConfig, finetune, promote
+
+    store = CorrectionStore(args.db)
+    corrections = store.arrays()
+    store.close()
+    config = FinetuneConfig(**_given(args, FinetuneConfig), model=args.model)
+    print(config)
+    print(f"{len(corrections[1])} corrections")
+    try:
+        result = finetune(corrections, data.load_mnist(args.mnist), config)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(result.verdict)
+    if not result.accepted:
+        print("the model is not written: it would not be better, or it would forget MNIST")
+        return 1
+    out = args.out or models.MODELS_DIR / "finetuned" / f"{result.card['name']}-{result.card['date'][:19].replace(':', '')}.keras"
+    models.save(result.network, out, result.card)
+    print(f"saved {out} and its card")
+    if args.promote:
+        previous = promote(out, args.model)
+        print(f"installed as the app's {args.model}; the previous one is kept as {previous} (copy it back to roll back)")
+
+
 def parser():
     from digitrec.training import default_config
     from digitrec.verifier import VerifierConfig
@@ -211,7 +239,22 @@ def parser():
     corrections.add_argument("--db", metavar="URL", help="SQLAlchemy URL of the database (default: $DIGITREC_DB, else a SQLite file in the user's data directory)")
     corrections.add_argument("--json", action="store_true", help="stats only: print them as one JSON object")
 
-    for command in (train, evaluate):
+    from digitrec.finetuning import FinetuneConfig
+
+    tuning = FinetuneConfig()
+    finetune = commands.add_parser("finetune", help="fine-tune a model on the saved corrections, kept only if it does better")
+    finetune.add_argument("--model", default="mlp", choices=["mlp", "cnn"], help="the shipped model to start from (default: %(default)s)")
+    finetune.add_argument("--out", help="where to write the new model and its card (default: models/finetuned/NAME-DATE.keras)")
+    finetune.add_argument("--promote", action="store_true", help="install the new model as the app's default; the old one stays in models/previous/")
+    finetune.add_argument("--db", metavar="URL", help="SQLAlchemy URL of the corrections database (default: $DIGITREC_DB, else the user's SQLite file)")
+    finetune.add_argument("--replay", type=int, help=f"MNIST training images per correction (default: {tuning.replay})")
+    finetune.add_argument("--held-out", type=float, help=f"share of corrections kept aside to judge (default: {tuning.held_out})")
+    finetune.add_argument("--epochs", type=int, help=f"passes over corrections and replay (default: {tuning.epochs})")
+    finetune.add_argument("--learning-rate", type=float, help=f"Adam's rate (default: {tuning.learning_rate})")
+    finetune.add_argument("--max-mnist-drop", type=float, help=f"most MNIST test accuracy may fall, as a fraction (default: {tuning.max_mnist_drop})")
+    finetune.add_argument("--seed", type=int, help=f"picks held-out corrections and replay (default: {tuning.seed})")
+
+    for command in (train, evaluate, finetune):
         command.add_argument("--mnist", metavar="NPZ", help="local mnist.npz (default: $DIGITREC_MNIST, else download through Keras)")
     for command in (evaluate, predict):
         command.add_argument("--model", help=f"{MODEL_HELP} (default: the best shipped model)")
@@ -227,6 +270,7 @@ def main(argv=None):
         "predict": predict_command,
         "serve": serve_command,
         "corrections": corrections_command,
+        "finetune": finetune_command,
     }[args.command]
     if args.command == "corrections" and args.action == "export" and not args.out:
         print("error: corrections export needs the file to write, e.g. corrections export out/corrections.npz", file=sys.stderr)
