@@ -124,15 +124,23 @@ def serve_command(args):
     serve(recognizers, host=args.host, port=args.port, share=args.share, auth=auth, mcp=args.mcp)
 
 
-def corrections_command(args):
+def open_store(url):
+    """The corrections database at `url` (default: $DIGITREC_DB or the user's SQLite file);
+    None, after saying why, when it cannot be opened."""
     from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
     from digitrec.corrections import CorrectionStore, default_url
 
     try:
-        store = CorrectionStore(args.db)
+        return CorrectionStore(url)
     except (SQLAlchemyError, ArgumentError) as error:
-        print(f"error: cannot open the corrections database {args.db or default_url()}: {error}", file=sys.stderr)
+        print(f"error: cannot open the corrections database {url or default_url()}: {error}", file=sys.stderr)
+        return None
+
+
+def corrections_command(args):
+    store = open_store(args.db)
+    if store is None:
         return 2
     try:
         if args.action == "export":
@@ -156,10 +164,11 @@ def corrections_command(args):
 
 def finetune_command(args):
     from digitrec import data, models
-    from digitrec.corrections import CorrectionStore
     from digitrec.finetuning import FinetuneConfig, finetune, promote
 
-    store = CorrectionStore(args.db)
+    store = open_store(args.db)
+    if store is None:
+        return 2
     corrections = store.arrays()
     store.close()
     config = FinetuneConfig(**_given(args, FinetuneConfig), model=args.model)

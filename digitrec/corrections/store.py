@@ -9,7 +9,19 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
-from sqlalchemy import DateTime, Float, Integer, LargeBinary, SmallInteger, String, UniqueConstraint, create_engine, event, select
+from sqlalchemy import (
+    DateTime,
+    Float,
+    Integer,
+    LargeBinary,
+    SmallInteger,
+    String,
+    UniqueConstraint,
+    create_engine,
+    event,
+    func,
+    select,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
@@ -134,8 +146,6 @@ class CorrectionStore:
             return list(session.scalars(select(Correction).order_by(Correction.id)))
 
     def count(self):
-        from sqlalchemy import func
-
         with Session(self.engine) as session:
             return session.scalar(select(func.count()).select_from(Correction))
 
