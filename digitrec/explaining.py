@@ -7,8 +7,8 @@ Each pixel's share of the change in the answer's log-odds (log p / (1 - p)) is i
 attribution, and the shares add up to that change: nothing is spread by a heuristic. The
 log-odds rather than the probability, because a confident model's probability is flat near
 its answer and its gradients vanish there: on 200 MNIST test digits, erasing the ink that
-probability-based maps ranked highest cost the CNN's answer 0.18 of its probability, the
-log-odds maps' 0.28, against 0.03 for random ink.
+probability-based maps ranked highest cost the CNN's answer 0.18-0.20 of its probability
+(32 and 64 steps), the log-odds maps' 0.28-0.29, against 0.03 for random ink.
 """
 
 from dataclasses import dataclass
