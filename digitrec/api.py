@@ -171,8 +171,7 @@ def build_api(recognizers, auth=None, corrections=None):
             raise ApiError(400, f"The label must be a digit from 0 to 9, not {label!r}.")
         content = await _read(image)
         prediction = await _predict(preprocessing, batchers[model], content)
-        version = recognizers[model].card.get("date", "unknown")
-        saved = await asyncio.to_thread(corrections.add, content, int(label), prediction, model, version)
+        saved = await asyncio.to_thread(corrections.add, content, int(label), prediction, model, recognizers[model].version)
         if not saved.created:
             response.status_code = 200
         return {"id": saved.id, "created": saved.created, "label": int(label), "model": model, "answer": prediction.digit}

@@ -368,7 +368,7 @@ def correction_row(answer, pad, upload, corrections=None):
         try:
             recognizer = answer.recognizers[model]
             prediction = recognizer.predict(image)
-            saved = store().add(image, int(label), prediction, model, recognizer.card.get("date", "unknown"))
+            saved = store().add(image, int(label), prediction, model, recognizer.version)
         except ValueError as error:
             return f"Nothing to save: {error}"
         except (SQLAlchemyError, OSError) as error:  # The database may be unreachable: say so, keep serving.

@@ -78,6 +78,11 @@ class Recognizer:
         self.probabilities(np.zeros((2, 28, 28), np.float32))
         self._explainer = None
 
+    @property
+    def version(self):
+        """Which training of the model this is: the date on its card."""
+        return self.card.get("date", "unknown")
+
     def __repr__(self):
         accuracy = self.card.get("test_accuracy")
         return f"Recognizer({self.name!r}, test_accuracy={accuracy})"
