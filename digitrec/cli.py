@@ -1,4 +1,5 @@
-"""The command line: python -m digitrec train | evaluate | predict | serve."""
+"""The command line: python -m digitrec train | evaluate | predict | serve | export |
+finetune | corrections."""
 
 import argparse
 import dataclasses
@@ -124,6 +125,15 @@ def serve_command(args):
     serve(recognizers, host=args.host, port=args.port, share=args.share, auth=auth, mcp=args.mcp)
 
 
+def export_command(args):
+    from digitrec.exporting import card_path, export
+
+    for model in args.model or ["mlp", "cnn"]:
+        for format in args.format or ["onnx", "litert"]:
+            out = export(model, format, args.out)
+            print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB) and its card {card_path(out).name}")
+
+
 def open_store(url):
     """The corrections database at `url` (default: $DIGITREC_DB or the user's SQLite file);
     None, after saying why, when it cannot be opened."""
@@ -242,6 +252,11 @@ def parser():
     serve.add_argument("--auth", metavar="USER:PASSWORD", help="ask visitors and API callers for this login (default: none)")
     serve.add_argument("--mcp", action="store_true", help="also serve recognition as an MCP tool at /gradio_api/mcp/ (default: off)")
 
+    export = commands.add_parser("export", help="write a model as ONNX (browsers, onnxruntime) or LiteRT (phones), with a JSON card")
+    export.add_argument("--model", action="append", help=f"{MODEL_HELP}; repeat for several (default: mlp and cnn)")
+    export.add_argument("--format", action="append", choices=["onnx", "litert"], help="repeat for both (default: both)")
+    export.add_argument("--out", default="out/export", metavar="DIR", help="folder to write MODEL.onnx / MODEL.tflite and MODEL.FORMAT.json in (default: %(default)s)")
+
     corrections = commands.add_parser("corrections", help="the corrections people saved: counts, or an export to train on")
     corrections.add_argument("action", choices=["stats", "export"], help="stats: counts per label and model, and answer against label; export: an .npz")
     corrections.add_argument("out", nargs="?", metavar="OUT.npz", help="export only: the file to write")
@@ -278,6 +293,7 @@ def main(argv=None):
         "evaluate": evaluate_command,
         "predict": predict_command,
         "serve": serve_command,
+        "export": export_command,
         "corrections": corrections_command,
         "finetune": finetune_command,
     }[args.command]

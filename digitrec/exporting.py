@@ -1,0 +1,125 @@
+"""A trained model exported for other runtimes: ONNX (onnxruntime, in a browser with
+onnxruntime-web) and LiteRT (Android, iOS, microcontrollers), each with a JSON card saying
+what the model takes and gives."""
+
+import datetime
+import json
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from digitrec import models
+from digitrec.errors import ModelFileError
+
+# Each format's file suffix.
+FORMATS = {"onnx": ".onnx", "litert": ".tflite"}
+INPUT_NAME = "image"
+OUTPUT_NAME = "probabilities"
+# What both formats take and give, for the card.
+INPUT = {
+    "name": INPUT_NAME,
+    "shape": ["batch", 28, 28],
+    "dtype": "float32",
+    "scaling": "white digit on black, 0.0 to 1.0, fitted in 20x20 and centred by mass in 28x28: "
+    "what digitrec.preprocess returns",
+}
+OUTPUT = {"name": OUTPUT_NAME, "shape": ["batch", 10], "dtype": "float32", "meaning": "probability of each label, summing to 1"}
+LABELS = [str(digit) for digit in range(10)]
+
+
+def export(model, format, out_dir):
+    """Write `model` ("mlp", "cnn" or a .keras path) as `out_dir/<name>.onnx` or `.tflite`, with
+    its card beside it as `<name>.onnx.json` or `.tflite.json`; return the model file's path."""
+    import keras
+    import tensorflow as tf
+
+    if format not in FORMATS:
+        raise ValueError(f"Unknown export format {format!r}; choose one of {', '.join(FORMATS)}.")
+    network = models.load(model)
+    source = models.model_path(model)
+    out = Path(out_dir) / f"{source.stem}{FORMATS[format]}"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    signature = [tf.TensorSpec((None, 28, 28), tf.float32, name=INPUT_NAME)]
+    # Keras's own exporters: ONNX through tf2onnx, LiteRT through TensorFlow's converter.
+    with warnings.catch_warnings():
+        # Keras's tf2onnx shim asks NumPy for `np.object`, which warns on every export.
+        warnings.simplefilter("ignore", FutureWarning)
+        network.export(str(out), format=format, input_signature=signature, verbose=False)
+    if format == "onnx":
+        _name_onnx_ends(out)
+    card = {
+        "name": source.stem,
+        "format": format,
+        "file": out.name,
+        "bytes": out.stat().st_size,
+        "input": INPUT,
+        "output": OUTPUT,
+        "labels": LABELS,
+        "source": models.describe(source),
+        "exported": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "tools": {"tensorflow": tf.__version__, "keras": keras.__version__, **_converter_version(format, out)},
+    }
+    card_path(out).write_text(json.dumps(card, indent=2) + "\n")
+    return out
+
+
+def card_path(path):
+    """The card beside an exported model: one per format, so both can share a folder."""
+    return Path(f"{path}.json")
+
+
+def _name_onnx_ends(path):
+    """Give the ONNX graph's output and batch dimension plain names, for other programs."""
+    import onnx
+
+    graph_model = onnx.load(path)
+    graph = graph_model.graph
+    old = graph.output[0].name
+    for node in graph.node:
+        node.output[:] = [OUTPUT_NAME if name == old else name for name in node.output]
+    graph.output[0].name = OUTPUT_NAME
+    for end in (graph.input[0], graph.output[0]):
+        end.type.tensor_type.shape.dim[0].dim_param = "batch"
+    onnx.checker.check_model(graph_model)
+    onnx.save(graph_model, path)
+
+
+def _converter_version(format, path):
+    """The converter's version, and for ONNX the operator set the graph uses."""
+    if format != "onnx":
+        return {}
+    import onnx
+    import tf2onnx
+
+    opset = max(entry.version for entry in onnx.load(path).opset_import if entry.domain in ("", "ai.onnx"))
+    return {"tf2onnx": tf2onnx.__version__, "onnx_opset": opset}
+
+
+class ExportedModel:
+    """An exported model run by its own runtime, onnxruntime or the LiteRT interpreter, with
+    no TensorFlow: `.probabilities(batch)` as a `Recognizer`'s, on preprocessed digits."""
+
+    def __init__(self, path):
+        path = Path(path)
+        if not path.is_file():
+            raise ModelFileError(f"Exported model {path} does not exist; write it with `python -m digitrec export`.")
+        self.path = path
+        self.card = json.loads(card_path(path).read_text()) if card_path(path).is_file() else {}
+        if path.suffix == ".onnx":
+            import onnxruntime
+
+            session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+            name = session.get_inputs()[0].name
+            self._run = lambda batch: session.run(None, {name: batch})[0]
+        elif path.suffix == ".tflite":
+            from ai_edge_litert.interpreter import Interpreter
+
+            runner = Interpreter(model_path=str(path)).get_signature_runner()
+            self._run = lambda batch: next(iter(runner(**{INPUT_NAME: batch}).values()))
+        else:
+            raise ModelFileError(f"{path} is neither an .onnx nor a .tflite model.")
+
+    def probabilities(self, batch):
+        """(N, 10) probabilities for a batch of (N, 28, 28) preprocessed digits."""
+        return np.asarray(self._run(np.asarray(batch, np.float32).reshape(-1, 28, 28)))
