@@ -46,8 +46,9 @@ def export(model, format, out_dir):
         # Keras's tf2onnx shim asks NumPy for `np.object`, which warns on every export.
         warnings.simplefilter("ignore", FutureWarning)
         network.export(str(out), format=format, input_signature=signature, verbose=False)
+    tools = {"tensorflow": tf.__version__, "keras": keras.__version__}
     if format == "onnx":
-        _name_onnx_ends(out)
+        tools.update(_name_onnx_ends(out))
     card = {
         "name": source.stem,
         "format": format,
@@ -58,7 +59,7 @@ def export(model, format, out_dir):
         "labels": LABELS,
         "source": models.describe(source),
         "exported": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "tools": {"tensorflow": tf.__version__, "keras": keras.__version__, **_converter_version(format, out)},
+        "tools": tools,
     }
     card_path(out).write_text(json.dumps(card, indent=2) + "\n")
     return out
@@ -70,8 +71,10 @@ def card_path(path):
 
 
 def _name_onnx_ends(path):
-    """Give the ONNX graph's output and batch dimension plain names, for other programs."""
+    """Give the ONNX graph's output and batch dimension plain names, for other programs;
+    return the converter's version and the operator set the graph uses, for the card."""
     import onnx
+    import tf2onnx
 
     graph_model = onnx.load(path)
     graph = graph_model.graph
@@ -83,16 +86,7 @@ def _name_onnx_ends(path):
         end.type.tensor_type.shape.dim[0].dim_param = "batch"
     onnx.checker.check_model(graph_model)
     onnx.save(graph_model, path)
-
-
-def _converter_version(format, path):
-    """The converter's version, and for ONNX the operator set the graph uses."""
-    if format != "onnx":
-        return {}
-    import onnx
-    import tf2onnx
-
-    opset = max(entry.version for entry in onnx.load(path).opset_import if entry.domain in ("", "ai.onnx"))
+    opset = max(entry.version for entry in graph_model.opset_import if entry.domain in ("", "ai.onnx"))
     return {"tf2onnx": tf2onnx.__version__, "onnx_opset": opset}
 
 

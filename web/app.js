@@ -105,12 +105,12 @@ function inkImage() {
   const points = strokes.flat();
   const xs = points.map(([x]) => x);
   const ys = points.map(([, y]) => y);
-  const [left, top] = [Math.min(...xs), Math.min(...ys)];
-  const side = Math.max(Math.max(...xs) - left, Math.max(...ys) - top, 0.01);
+  const [left, top, right, bottom] = [Math.min(...xs), Math.min(...ys), Math.max(...xs), Math.max(...ys)];
+  const side = Math.max(right - left, bottom - top, 0.01);
   // The pen's width is MNIST's share of the inked side, which the pen itself widens.
   const pen = (side * MNIST_STROKE) / (1 - MNIST_STROKE);
   const scale = DIGIT_SIZE / (side + pen);
-  const [middleX, middleY] = [(Math.max(...xs) + left) / 2, (Math.max(...ys) + top) / 2];
+  const [middleX, middleY] = [(left + right) / 2, (top + bottom) / 2];
   const canvas = new OffscreenCanvas(INK_SIZE, INK_SIZE);
   const target = canvas.getContext("2d", { willReadFrequently: true });
   const place = (x, y) => [INK_SIZE / 2 + (x - middleX) * scale, INK_SIZE / 2 + (y - middleY) * scale];

@@ -60,12 +60,7 @@ export function inkMap({ data, width, height }) {
     }
   }
   const border = borderLevel(gray, width, height);
-  let low = Infinity;
-  let high = -Infinity;
-  for (const value of gray) {
-    low = Math.min(low, value);
-    high = Math.max(high, value);
-  }
+  const [low, high] = extent(gray);
   const darkOnLight = border - low > high - border;
   return darkOnLight ? gray.map((value) => 1 - value) : gray;
 }
@@ -87,19 +82,13 @@ function borderLevel(gray, width, height) {
 function levels(ink) {
   const sample = everyNth(ink);
   const background = Math.min(median(sample), darkerLevel(sample));
-  let top = 0;
-  for (const value of ink) top = Math.max(top, value);
+  const top = extent(ink)[1];
   if (top - background < MIN_CONTRAST) throw new NoDigitError("No digit found: draw one first.");
   return [background, top];
 }
 
 function darkerLevel(sample) {
-  let low = Infinity;
-  let high = -Infinity;
-  for (const value of sample) {
-    low = Math.min(low, value);
-    high = Math.max(high, value);
-  }
+  const [low, high] = extent(sample);
   if (high <= low) return low;
   const bytes = sample.map((value) => Math.trunc((value - low) * (255 / (high - low))));
   const threshold = otsu(bytes);
@@ -278,6 +267,17 @@ function resizeLinear(data, width, height, w, h) {
     }
   }
   return out;
+}
+
+// The smallest and the largest value.
+function extent(values) {
+  let low = Infinity;
+  let high = -Infinity;
+  for (const value of values) {
+    low = Math.min(low, value);
+    high = Math.max(high, value);
+  }
+  return [low, high];
 }
 
 function clip(value) {
