@@ -46,7 +46,9 @@ def test_large_off_centre_drawing_is_cropped_scaled_and_centred(box_digit):
     page[50:190, 40:180] = 255
     result = preprocess(page)
     assert ink_box(result > 0.5) == (4, 23, 4, 23)
-    assert centre_of_mass(result) == pytest.approx((14.0, 14.0), abs=0.5)
+    # A symmetric box of even size is centred by whole pixels half a pixel off, either way as
+    # rounding falls.
+    assert centre_of_mass(result) == pytest.approx((14.0, 14.0), abs=0.5 + 1e-4)
     assert np.abs(result - box_digit).mean() < 0.05
 
 
@@ -239,8 +241,9 @@ def test_uneven_light_is_flattened(box_digit):
     assert photo[:, -5:].mean() < 120  # The dim side of the paper is darker than mid-gray.
     flattened, even = preprocess(photo), preprocess(page.astype(np.uint8))
     assert looks_alike(flattened, even)
-    # The ring is as bright on the dim side as on the lit side.
-    assert flattened[10:18, 4:8].mean() == pytest.approx(flattened[10:18, 20:24].mean(), abs=0.1)
+    # The ring is as bright on the dim side as on the lit side: as much ink in its left and
+    # right halves (wherever whole-pixel centring put it).
+    assert flattened[10:18, :14].sum() == pytest.approx(flattened[10:18, 14:].sum(), rel=0.1)
 
 
 def test_dark_ink_on_gray_paper_is_inverted(box_digit):

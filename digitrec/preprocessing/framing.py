@@ -18,6 +18,8 @@ THINNEST_STROKE = 0.07
 BOLDEST_STROKE = 0.16
 # MNIST's centre of mass sits at pixel (14, 14), measured over its 60,000 training images.
 CENTRE = 14.0
+# Stroke widths are measured on crops scaled up to at least this on their longer side.
+STROKE_SIZE = 80
 
 
 def already_mnist(image):
@@ -94,14 +96,16 @@ def _normalize_strokes(crop):
         width = _stroke_width(crop)
     if THINNEST_STROKE <= width <= BOLDEST_STROKE:
         return crop
-    # Small crops are scaled up first, so that a morphology step is a fine one.
-    crop = _scaled_up(crop)
+    # Small crops are scaled up first, so that a morphology step is a fine one; large ones
+    # brought down to that size, the morphology's cost growing with the square of its radius.
+    thin = width < THINNEST_STROKE
+    crop = _scaled_to(crop, STROKE_SIZE, keep_hairlines=thin)
     radius = round(abs(width - MNIST_STROKE) * max(crop.shape) / 2)
     if radius < 1:
         return crop
-    if width < THINNEST_STROKE:
+    if thin:
         # Pad with background, so strokes grow past the crop's edge.
-        return cv2.dilate(np.pad(crop, radius), _disk(radius))
+        return cv2.dilate(_padded(crop, radius), _disk(radius))
     return _worn(crop, radius)
 
 
@@ -113,11 +117,16 @@ def _worn(crop, radius):
     before = pieces(crop)
     while radius >= 1:
         # Pad with background, so strokes are worn from the crop's edge too.
-        worn = cv2.erode(np.pad(crop, radius), _disk(radius))
+        worn = cv2.erode(_padded(crop, radius), _disk(radius))
         if worn.any() and pieces(worn) <= before:
             return worn
         radius //= 2
     return crop
+
+
+def _padded(crop, radius):
+    """The crop with `radius` pixels of background all round."""
+    return cv2.copyMakeBorder(crop, radius, radius, radius, radius, cv2.BORDER_CONSTANT, value=0)
 
 
 def _disk(radius):
@@ -133,11 +142,12 @@ def _line_width(crop):
     lines and all; small ones scaled up to 80 pixels.
     """
     crop = _scaled_up(crop)
-    mask = np.pad(crop > 0.5 * crop.max(), 1).astype(np.uint8)
+    mask = _padded(cv2.threshold(crop, 0.5 * crop.max(), 1, cv2.THRESH_BINARY)[1].astype(np.uint8), 1)
     distance = cv2.distanceTransform(mask, cv2.DIST_L2, 5)
-    ridge = (mask > 0) & (distance >= cv2.dilate(distance, np.ones((3, 3), np.uint8)))
+    ridge = np.sort(distance[(mask > 0) & (distance >= cv2.dilate(distance, np.ones((3, 3), np.uint8)))])
     # A stroke n pixels wide is (n + 1) / 2 from the background at its centre.
-    return (2 * float(np.median(distance[ridge])) - 1) / max(crop.shape)
+    # The median is the mean of the middle two.
+    return (float(ridge[(ridge.size - 1) // 2] + ridge[ridge.size // 2]) - 1) / max(crop.shape)
 
 
 def _stroke_width(crop):
@@ -156,7 +166,7 @@ def _stroke_width(crop):
     return 2 * float(mask.sum()) / max(outline, 1.0) / 80
 
 
-def _scaled_up(crop, side=80):
+def _scaled_up(crop, side=STROKE_SIZE):
     """The crop scaled up, keeping its aspect ratio, so its longer side is at least `side`."""
     height, width = crop.shape
     if max(height, width) >= side:
@@ -164,6 +174,21 @@ def _scaled_up(crop, side=80):
     factor = side / max(height, width)
     size = (max(1, round(width * factor)), max(1, round(height * factor)))
     return cv2.resize(crop, size, interpolation=cv2.INTER_LINEAR)
+
+
+def _scaled_to(crop, side, keep_hairlines):
+    """The crop scaled, keeping its aspect ratio, so its longer side is about `side`: up as
+    `_scaled_up` does, down by a whole factor. With `keep_hairlines`, each pixel shrunk to
+    takes the strongest ink of its block, so that a hairline stays a line at full strength
+    (and thickens by at most a pixel); otherwise the block's mean, as MNIST's anti-aliasing."""
+    factor = max(crop.shape) // side
+    if factor < 2:
+        return _scaled_up(crop, side)
+    height, width = crop.shape[0] // factor, crop.shape[1] // factor
+    if keep_hairlines:
+        spread = cv2.dilate(crop, np.ones((factor, factor), np.uint8))
+        return np.ascontiguousarray(spread[factor // 2 :: factor, factor // 2 :: factor][:height, :width])
+    return cv2.resize(crop[: height * factor, : width * factor], (width, height), interpolation=cv2.INTER_AREA)
 
 
 def crop_to_ink(ink):

@@ -2,6 +2,9 @@
 its polarity and light; the sheet of paper found if a photo shows a table around it; the
 digit's strokes told from specks."""
 
+import functools
+from typing import NamedTuple
+
 import cv2
 import numpy as np
 
@@ -39,15 +42,33 @@ CLEAR_MINORITY = 0.1
 PREVIEW_SIZE = 128
 # The surface that evens out the light is fitted to this many pixels of the border.
 BORDER_SAMPLES = 1000
-# That surface, on the coarse grid it is evaluated on before being resized to the image.
-_GRID_Y, _GRID_X = np.mgrid[0:33, 0:33].astype(np.float32) / 32 - 0.5
+# That surface is evaluated on a coarse grid of this many points a side, then resized.
+SURFACE_GRID = 33
+# The digit's region is found on a preview of at most this on its longer side.
+REGION_PREVIEW = 64
+
+
+class Light(NamedTuple):
+    """How an image's gray levels become ink: whether the ink is the dark side, and the
+    paper's uneven light as a quadratic surface fitted to the image's border."""
+
+    dark_on_light: bool
+    # The surface's six coefficients (1, x, y, x², xy, y², for x and y from -0.5 to 0.5 across
+    # the image), or None where the light is even.
+    surface: np.ndarray | None
+    shape: tuple  # The whole image's (height, width), which x and y are relative to.
 
 
 def ink_map(image):
-    """An (H, W) float32 map in [0, 1] where 1 is ink, whatever the input's form and polarity."""
+    """An (H, W) float32 map in [0, 1] where 1 is ink, whatever the input's form and polarity:
+    for an image of one digit, only the part around its strokes, cut out on a preview."""
     if isinstance(image, dict):
         return _sketchpad_ink(image)
-    return _ink(_inside_sheet(_to_gray(to_array(image))))
+    gray = _inside_sheet(_to_gray(to_array(image, gray=True)))
+    light = lighting(gray)
+    if min(gray.shape) < PHOTO_SIZE:
+        return lit(gray, light)
+    return _digit_region(gray, light)
 
 
 def page_ink(image):
@@ -66,12 +87,111 @@ def page_ink(image):
 
 
 def _ink(gray):
-    if _dark_on_light(gray):
-        gray = 1.0 - gray
-    return _flatten(gray)
+    return lit(gray, lighting(gray))
 
 
-def _dark_on_light(gray):
+def lighting(gray):
+    """The `Light` of a gray image: its polarity, and the surface of its paper's light fitted
+    to its border, where only paper shows, so that even a blot of ink stays whole."""
+    border = _border_values(gray)
+    dark_on_light = _dark_on_light(gray, border)
+    light = Light(dark_on_light, None, gray.shape)
+    if min(gray.shape) < PHOTO_SIZE:
+        # Too small to be a photo, and too small a border to tell paper from ink.
+        return light
+    values = (1.0 - border if dark_on_light else border).astype(np.float64)
+    ordered = np.sort(values)
+    if ordered[-len(ordered) // 50] - ordered[len(ordered) // 50] < 0.05:
+        return light  # The border is one level, but for a little ink: even light.
+    _, _, terms = _border_pixels(*gray.shape)
+    for _ in range(2):
+        # Least squares by its normal equations: six unknowns, well conditioned on [-0.5, 0.5].
+        coefficients = np.linalg.solve(terms.T @ terms, terms.T @ values)
+        # Ink that reaches the border lies well above the paper: fit again without it.
+        paper = values - terms @ coefficients < 0.1
+        terms, values = terms[paper], values[paper]
+    height, width = gray.shape
+    light = light._replace(surface=coefficients.astype(np.float32))
+    corners = _surface(light, (SURFACE_GRID, SURFACE_GRID), (-0.5, height - 0.5), (-0.5, width - 0.5))
+    if corners.max() - corners.min() < 0.05:
+        return light._replace(surface=None)  # Even light: nothing to flatten.
+    return light
+
+
+def lit(part, light, top=0, left=0, step=1):
+    """The ink map of `part` of a gray image whose `Light` is `light`: the part whose top left
+    pixel is at (top, left) in the whole image, shrunk by `step`. Light on paper multiplies what
+    it reflects, so where the paper is dim the ink's contrast is smaller too: it is divided back
+    out, as well as the background lifted to zero."""
+    ink = 1.0 - part if light.dark_on_light else part
+    if light.surface is None:
+        return ink
+    height, width = part.shape
+    # Each pixel of the part stands for `step` pixels of the image, centred on their middle.
+    rows = (top - 0.5, top - 0.5 + height * step)
+    columns = (left - 0.5, left - 0.5 + width * step)
+    surface = _surface(light, (min(height, SURFACE_GRID), min(width, SURFACE_GRID)), rows, columns)
+    surface = cv2.resize(surface, (width, height), interpolation=cv2.INTER_LINEAR)
+    return ((ink - surface) / np.maximum(1.0 - surface, 0.05)).clip(0.0, 1.0)
+
+
+def _surface(light, grid, rows, columns):
+    """The light's surface on a grid of `grid` (rows, columns) points, the centres of as many
+    equal cells spanning `rows` and `columns` (edges, in the image's pixel coordinates)."""
+    height, width = light.shape
+    y = (rows[0] + (np.arange(grid[0], dtype=np.float32) + 0.5) * (rows[1] - rows[0]) / grid[0]) / height - 0.5
+    x = (columns[0] + (np.arange(grid[1], dtype=np.float32) + 0.5) * (columns[1] - columns[0]) / grid[1]) / width - 0.5
+    y, x = y[:, None], x[None, :]
+    a, b, c, d, e, f = light.surface
+    return a + b * x + c * y + d * x * x + e * x * y + f * y * y
+
+
+def _digit_region(gray, light):
+    """The ink map around the digit's strokes, cut out of the image before anything full-size
+    runs: a small digit on a large page costs what the digit does.
+
+    The strokes are found on a preview where each block holds its inkiest pixel, so a
+    hairline shows at full strength; the framing then tells them from specks again in the cut,
+    at full resolution, where a hairline is still a line. Where the preview finds nothing,
+    the whole image goes on, to be judged in full.
+    """
+    factor = shrink_factor(gray.shape, REGION_PREVIEW)
+    box = _strokes_box(lit(_pooled(gray, factor, light.dark_on_light), light, step=factor)) if factor > 1 else None
+    if box is None:
+        return lit(gray, light)
+    left, top, right, bottom = (side * factor for side in box)
+    # A margin of an eighth of the digit, for the soft edges and specks near its strokes.
+    margin = max(factor, max(right - left, bottom - top) // 8)
+    top, left = max(0, top - margin), max(0, left - margin)
+    bottom, right = min(gray.shape[0], bottom + margin), min(gray.shape[1], right + margin)
+    return lit(gray[top:bottom, left:right], light, top, left)
+
+
+def _pooled(gray, factor, dark_on_light):
+    """The image shrunk by `factor`, each block taking its inkiest level (darkest or lightest)."""
+    block = np.ones((factor, factor), np.uint8)
+    spread = cv2.erode(gray, block) if dark_on_light else cv2.dilate(gray, block)
+    height, width = gray.shape[0] // factor, gray.shape[1] // factor
+    return spread[factor // 2 :: factor, factor // 2 :: factor][:height, :width]
+
+
+def _strokes_box(preview):
+    """(left, top, right, bottom) of the strokes in a preview's ink map, specks left out;
+    None when nothing stands out."""
+    try:
+        background, top = _levels(preview)
+    except NoDigitError:
+        return None
+    binary = (preview > background + INK_THRESHOLD * (top - background)).view(np.uint8)
+    count, _, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    if count <= 1:
+        return None
+    boxes = stats[_not_specks(stats[1:, cv2.CC_STAT_AREA])]
+    left, top = boxes[:, 0].min(), boxes[:, 1].min()
+    return left, top, (boxes[:, 0] + boxes[:, 2]).max(), (boxes[:, 1] + boxes[:, 3]).max()
+
+
+def _dark_on_light(gray, border):
     """Whether the ink is darker than the background, as pen on paper (not chalk on a board).
 
     The background is what fills the border, and the ink departs from it furthest. That
@@ -80,21 +200,22 @@ def _dark_on_light(gray):
     levels) the ink is also the minority after thresholding, and where the two judgements
     disagree, a clear minority wins.
     """
-    background = _border_level(gray)
+    background = _median(border)
     low, high = cv2.minMaxLoc(gray)[:2]
     by_border = background - low > high - background
-    if high <= low or (min(gray.shape) >= PHOTO_SIZE and not _two_levels(gray, low, high)):
+    sample = _sample(gray)
+    if high <= low or (min(gray.shape) >= PHOTO_SIZE and not _two_levels(sample, low, high)):
         return by_border
-    light_share = (_otsu_levels(_sample(gray), low, high) > 0).mean()
+    light_share = (_otsu_levels(sample, low, high) > 0).mean()
     if abs(light_share - 0.5) > CLEAR_MINORITY:
         return light_share > 0.5
     return by_border
 
 
-def _two_levels(gray, low, high):
-    """Whether nearly every pixel is close to the darkest or the lightest level: a binary or
-    drawn image, not a photo, whose paper and shadows take every level in between."""
-    sample = _sample(gray)
+def _two_levels(sample, low, high):
+    """Whether nearly every pixel (of an even sample) is close to the darkest or the lightest
+    level: a binary or drawn image, not a photo, whose paper and shadows take every level in
+    between."""
     near = (sample - low < 0.1 * (high - low)) | (high - sample < 0.1 * (high - low))
     return near.mean() > 0.9
 
@@ -117,14 +238,15 @@ def _to_gray(pixels):
     return gray * alpha + background * (1.0 - alpha)
 
 
-def _border_level(gray):
-    """The median gray level of the image's outer frame, where the background shows."""
+def _border_values(gray):
+    """The gray levels of the image's outer frame, a twentieth of its shorter side wide, where
+    the background shows: all of them for a small image, BORDER_SAMPLES of them for a large one."""
     height, width = gray.shape
+    if min(height, width) >= PHOTO_SIZE:
+        rows, columns, _ = _border_pixels(height, width)
+        return gray[rows, columns]
     band = max(1, min(height, width) // 20)
-    border = np.concatenate(
-        [gray[:band].ravel(), gray[-band:].ravel(), gray[:, :band].ravel(), gray[:, -band:].ravel()]
-    )
-    return _median(border)
+    return np.concatenate([gray[:band].ravel(), gray[-band:].ravel(), gray[:, :band].ravel(), gray[:, -band:].ravel()])
 
 
 def _inside_sheet(gray):
@@ -175,39 +297,13 @@ def _surrounded(left, top, width, height, shape):
     return left > 0 and top > 0 and left + width < shape[1] and top + height < shape[0]
 
 
-def _flatten(ink):
-    """Even out uneven lighting, with a smooth surface fitted to the image's border, where
-    only paper shows. The digit itself never enters the fit, so even a blot of ink stays whole.
-    """
-    height, width = ink.shape
-    if min(height, width) < PHOTO_SIZE:
-        return ink  # Too small to be a photo, and too small a border to tell paper from ink.
-    rows, columns = _border_pixels(height, width, min(height, width) // 20)
-    values = ink[rows, columns].astype(np.float64)
-    y, x = rows / height - 0.5, columns / width - 0.5
-    terms = np.stack([np.ones_like(x), x, y, x * x, x * y, y * y], axis=1)
-    for _ in range(2):
-        # Least squares by its normal equations: six unknowns, well conditioned on [-0.5, 0.5].
-        coefficients = np.linalg.solve(terms.T @ terms, terms.T @ values)
-        # Ink that reaches the border lies well above the paper: fit again without it.
-        paper = values - terms @ coefficients < 0.1
-        terms, values = terms[paper], values[paper]
-    # The surface is smooth: evaluate it on a coarse grid and let resizing fill it in.
-    y, x = _GRID_Y, _GRID_X
-    a, b, c, d, e, f = coefficients.astype(np.float32)
-    surface = a + b * x + c * y + d * x * x + e * x * y + f * y * y
-    if surface.max() - surface.min() < 0.05:
-        return ink  # Even light: nothing to flatten.
-    surface = cv2.resize(surface, (width, height), interpolation=cv2.INTER_LINEAR)
-    # Light multiplies what the paper reflects, so where the paper is dim the ink's contrast
-    # is smaller too: divide it back out, as well as lifting the background to zero.
-    return ((ink - surface) / np.maximum(1.0 - surface, 0.05)).clip(0.0, 1.0)
-
-
-def _border_pixels(height, width, band):
+@functools.lru_cache(maxsize=64)
+def _border_pixels(height, width):
     """Rows and columns of about BORDER_SAMPLES pixels evenly spread, in row-major order, over
-    those within `band` of the image's edge: computed from their order, with no pass over the
-    image or even over the whole frame."""
+    those within a twentieth of the shorter side of the image's edge, and the terms of the
+    light's surface at each (1, x, y, x², xy, y²): computed from their order, with no pass over
+    the image, once for each size of image."""
+    band = min(height, width) // 20
     top, middle = band * width, (height - 2 * band) * 2 * band
     total = 2 * top + middle
     order = np.arange(0, total, max(1, total // BORDER_SAMPLES))
@@ -217,7 +313,11 @@ def _border_pixels(height, width, band):
     side = in_middle % (2 * band)
     rows = np.where(order < top, order // width, np.where(below < 0, band + in_middle // (2 * band), height - band + below // width))
     columns = np.where(order < top, order % width, np.where(below < 0, np.where(side < band, side, width - 2 * band + side), below % width))
-    return rows, columns
+    y, x = rows / height - 0.5, columns / width - 0.5
+    terms = np.stack([np.ones_like(x), x, y, x * x, x * y, y * y], axis=1)
+    for shared in (rows, columns, terms):
+        shared.flags.writeable = False  # Shared by every image of this size.
+    return rows, columns, terms
 
 
 def _sketchpad_ink(value):
@@ -293,7 +393,7 @@ def _levels(ink):
     filling its frame), when the median lies on the ink and the darker of the levels that
     thresholding tells apart is the background's.
     """
-    background = min(_median(ink), _darker_level(ink))
+    background = _background_level(ink)
     top = cv2.minMaxLoc(ink)[1]
     if top - background < MIN_CONTRAST and not _faint_but_clean(ink, top):
         raise NoDigitError(NO_DIGIT_MESSAGE)
@@ -309,13 +409,18 @@ def _not_specks(areas):
     return np.concatenate([[False], areas >= SPECK_FRACTION * areas.max()])
 
 
-def _darker_level(ink):
-    """The median of the pixels below Otsu's threshold, from at most about 4,000 of them."""
-    sample = _sample(ink)
-    low, high = float(sample.min()), float(sample.max())
+def _background_level(ink):
+    """The median of the pixels, or of those below Otsu's threshold if that is lower, from at
+    most about 4,000 of them sorted once: below the threshold are the first of them."""
+    ordered = np.sort(_sample(ink))
+    low, high = float(ordered[0]), float(ordered[-1])
+    median = float(ordered[ordered.size // 2])
     if high <= low:
-        return low
-    return _median(sample[_otsu_levels(sample, low, high) == 0])
+        return median
+    levels = ((ordered - low) * (255 / (high - low))).astype(np.uint8)
+    threshold = cv2.threshold(levels[None], 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)[0]
+    darker = int(np.searchsorted(levels, threshold, side="right"))
+    return min(median, float(ordered[darker // 2]))
 
 
 def _otsu_levels(values, low, high):

@@ -27,13 +27,14 @@ MAX_PIXELS = 150_000_000
 NO_DIGIT_MESSAGE = "No digit found: the image is blank. Draw or upload a digit (0-9) first."
 
 
-def to_array(image):
+def to_array(image, gray=False):
     """Read `image` into a float32 array in [0, 1] of shape (H, W) or (H, W, C), C in 1, 3, 4,
-    shrunk to at most WORKING_SIZE on its longer side."""
-    return read_image(image)[0]
+    shrunk to at most WORKING_SIZE on its longer side; with `gray`, colours (but not
+    transparency) are turned to gray levels."""
+    return read_image(image, gray=gray)[0]
 
 
-def read_image(image, size=WORKING_SIZE):
+def read_image(image, size=WORKING_SIZE, gray=False):
     """`to_array`, shrunk to at most `size`, and the longer side of the image as given."""
     if image is None:
         raise NoDigitError(NO_DIGIT_MESSAGE)
@@ -54,7 +55,7 @@ def read_image(image, size=WORKING_SIZE):
             f"Cannot read an image from {type(image).__name__}; expected a numpy array, a PIL "
             "image, a file path, the bytes of an image file or a Gradio sketchpad dict."
         )
-    array = normalize_array(image, size)
+    array = normalize_array(image, size, gray)
     return array, longest or max(image.shape[:2])
 
 
@@ -106,7 +107,7 @@ def _from_pil(image):
     return np.asarray(image.convert("RGB"))
 
 
-def normalize_array(array, longest=WORKING_SIZE):
+def normalize_array(array, longest=WORKING_SIZE, gray=False):
     if array.dtype == bool:
         array = array.astype(np.uint8) * 255
     if not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
@@ -140,12 +141,18 @@ def normalize_array(array, longest=WORKING_SIZE):
     # converted to floats only once it is small.
     if array.dtype not in (np.uint8, np.uint16, np.float32):
         array = array.astype(np.float32)
-    scaled = np.divide(shrink(_contiguous(array), longest), np.float32(full_scale), dtype=np.float32)
-    return np.clip(scaled, 0.0, 1.0, out=scaled)
+    array = shrink(_contiguous(array, gray), longest)
+    if gray and array.ndim == 3 and array.shape[2] == 3:
+        # Turned to gray in the image's own type: a third of the pixels to convert to floats.
+        array = cv2.cvtColor(array, cv2.COLOR_RGB2GRAY)
+    scaled = np.multiply(array, np.float32(1 / full_scale), dtype=np.float32)
+    # Integers below full scale need no clipping; floats may exceed 1 by rounding.
+    return scaled if np.issubdtype(array.dtype, np.integer) else np.clip(scaled, 0.0, 1.0, out=scaled)
 
 
-def _contiguous(array):
-    """The array in one block of memory, as OpenCV wants it.
+def _contiguous(array, gray=False):
+    """The array in one block of memory, as OpenCV wants it (in gray levels, with `gray`,
+    where that costs nothing more).
 
     OpenCV's own BGR images are often handed over as `image[:, :, ::-1]`, a view with its
     channels reversed, which NumPy copies ten times slower than OpenCV swaps them.
@@ -154,6 +161,8 @@ def _contiguous(array):
         return array
     reversed_channels = array[:, :, ::-1] if array.ndim == 3 else None
     if reversed_channels is not None and reversed_channels.flags.c_contiguous:
+        if gray and array.shape[2] == 3:
+            return cv2.cvtColor(reversed_channels, cv2.COLOR_BGR2GRAY)
         swap = cv2.COLOR_BGR2RGB if array.shape[2] == 3 else cv2.COLOR_BGRA2RGBA
         return cv2.cvtColor(reversed_channels, swap)
     return np.ascontiguousarray(array)
@@ -192,12 +201,34 @@ def strokes_cut_out(value, margin):
     times its longer side, and the (left, top) of that cut in the canvas; None when no
     stroke is drawn."""
     alpha = sketchpad_strokes(value)
-    left, top, width, height = cv2.boundingRect(alpha) if alpha is not None else (0, 0, 0, 0)
+    left, top, width, height = _strokes_box(alpha) if alpha is not None else (0, 0, 0, 0)
     if not width:
         return None
     margin = int(max(width, height) * margin)
     left, top, right, bottom = max(0, left - margin), max(0, top - margin), left + width + margin, top + height + margin
     return alpha[top:bottom, left:right], (left, top)
+
+
+def _strokes_box(alpha):
+    """(left, top, width, height) of a canvas's strokes, found first on every fourth pixel of
+    every fourth row, a sixteenth of the canvas's memory to read, then exactly in that box
+    widened by a quarter. Where the sampled box misses strokes (none found, or strokes running
+    on past its widened edge: a hairline between the samples), the whole canvas is searched."""
+    step = 4
+    left, top, width, height = cv2.boundingRect(np.ascontiguousarray(alpha[::step, ::step]))
+    if not width:
+        return cv2.boundingRect(alpha)
+    reach = step + max(width, height) * step // 4
+    rows = slice(max(0, top * step - reach), (top + height) * step + reach)
+    columns = slice(max(0, left * step - reach), (left + width) * step + reach)
+    window = alpha[rows, columns]
+    left, top, width, height = cv2.boundingRect(window)
+    edges = (left == 0 and columns.start > 0, top == 0 and rows.start > 0,
+             left + width == window.shape[1] and columns.stop < alpha.shape[1],
+             top + height == window.shape[0] and rows.stop < alpha.shape[0])
+    if any(edges):
+        return cv2.boundingRect(alpha)
+    return left + columns.start, top + rows.start, width, height
 
 
 def _alpha(layer):
