@@ -8,7 +8,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from digitrec.data import load_mnist
 from digitrec.errors import DatasetError, InvalidImageError, ModelFileError, NoDigitError
 from digitrec.preprocessing import preprocess
-from digitrec.recognizer import Prediction, Recognizer, load_recognizer, predict_digit
+from digitrec.prediction import Prediction
+from digitrec.recognizer import Recognizer, load_recognizer, predict_digit
 
 __all__ = [
     "DatasetError",

@@ -24,7 +24,7 @@ from fastapi.security import HTTPBasic, HTTPBasicCredentials
 from starlette.exceptions import HTTPException
 
 from digitrec.batching import Batcher, Preprocessing
-from digitrec.recognizer import Prediction
+from digitrec.prediction import Prediction
 
 # The largest image file taken, as in the app; and the largest request, for batches.
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from digitrec.prediction import Prediction
 from digitrec.preprocessing import ink_box, page_ink, strokes
 from digitrec.verifier import as_the_reader_sees, load_verifier
 
@@ -176,8 +177,6 @@ def _cuts(crop, height):
 def _predict(recognizer, crop):
     """The model's prediction for a piece of ink, and how surely it is that digit: its
     confidence times the verifier's probability that the piece is one whole digit."""
-    from digitrec.recognizer import Prediction
-
     processed = as_the_reader_sees(crop)
     prediction = Prediction.of(recognizer.probabilities(processed[None])[0], processed)
     verifier = load_verifier()

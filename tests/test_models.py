@@ -53,7 +53,7 @@ def test_shipped_cnn_reaches_99_69_percent_on_the_full_test_set(cnn, mlp, test_s
     images, labels = test_set
     result = evaluate(cnn, images, labels)
     # A single model, no test-time augmentation; the dense network makes over three times as
-    # many errors (98 against 31). The goal is 99.70%: the shipped model, chosen on UNIPEN's
+    # many errors (107 against 31). The goal is 99.70%: the shipped model, chosen on UNIPEN's
     # validation writers over one that reached it, is one digit short (README, "The models").
     assert result.accuracy >= 0.9969
     assert 1 - result.accuracy < (1 - evaluate(mlp, images, labels).accuracy) / 3
