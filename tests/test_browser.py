@@ -148,7 +148,7 @@ def prediction(page, settle=1.5, timeout=30, box="#prediction", stale=None, awai
 )
 def test_drawn_digit_is_read(page, digit, x, y, size):
     draw(page, digit, x, y, size)
-    assert prediction(page) == digit
+    assert prediction(page, awaited=digit) == digit
     assert page.locator("#answered").inner_text().startswith("Answered by CNN")
 
 
@@ -161,12 +161,12 @@ def test_digit_drawn_with_the_thinnest_brush_is_read(page):
     assert slider.input_value() == "1"
     size.click()
     draw(page, "2", 0.45, 0.55, 0.5)
-    assert prediction(page) == "2"
+    assert prediction(page, awaited="2") == "2"
 
 
 def test_clear_leaves_no_stale_answer_and_drawing_works_again(page):
     draw(page, "7")
-    assert prediction(page) == "7"
+    assert prediction(page, awaited="7") == "7"
     page.locator("#clear").click()
     page.wait_for_timeout(1500)
     # The emptied canvas may be answered too, asking for a digit.
@@ -175,15 +175,15 @@ def test_clear_leaves_no_stale_answer_and_drawing_works_again(page):
     # The brush is picked again after the clear, so the next stroke draws.
     before = page.locator("#prediction textarea").input_value()
     draw(page, "1")
-    assert prediction(page, stale=before or None) == "1"
+    assert prediction(page, stale=before or None, awaited="1") == "1"
 
 
 def test_switching_model_answers_the_drawing_again(page):
     draw(page, "4", size=0.6)
-    assert prediction(page) == "4"
+    assert prediction(page, awaited="4") == "4"
     page.get_by_label("Dense (MLP)").check()
     page.wait_for_timeout(500)
-    assert prediction(page) == "4"
+    assert prediction(page, awaited="4") == "4"
     assert page.locator("#answered").inner_text().startswith("Answered by Dense (MLP)")
     screenshot(page, "app")
 
@@ -191,7 +191,7 @@ def test_switching_model_answers_the_drawing_again(page):
 def test_uploaded_png_is_read(page):
     page.get_by_role("tab", name="Upload").click()
     page.locator("#upload input[type=file]").set_input_files(str(EXAMPLES_DIR / "digit_3_test_30.png"))
-    assert prediction(page) == "3"
+    assert prediction(page, awaited="3") == "3"
 
 
 def test_bad_upload_shows_a_message_not_a_traceback(page, tmp_path):
@@ -220,13 +220,13 @@ def test_number_tab_reads_a_number_drawn_digit_by_digit(page):
 def test_number_tab_reads_an_uploaded_number(page):
     page.get_by_role("tab", name="Number").click()
     page.locator("#number_upload input[type=file]").set_input_files(str(EXAMPLES_DIR / "numbers" / "2026.png"))
-    assert prediction(page, box="#number") == "2026"
+    assert prediction(page, box="#number", awaited="2026") == "2026"
     page.locator("#number_boxes img").first.wait_for()  # The picture with a box round each digit.
 
 
 def test_the_explain_view_shows_why_beside_the_answer(page):
     draw(page, "7")
-    assert prediction(page) == "7"
+    assert prediction(page, awaited="7") == "7"
     why = page.locator("#why")
     why.locator("img").first.wait_for()
     # Its title names the answer it explains, or the two an unsure answer hesitates between.
@@ -241,7 +241,7 @@ def test_a_webcam_snapshot_of_a_digit_on_paper_is_read(camera, app_url):
     page.locator("#upload button[aria-label='Capture from camera']").click()
     page.get_by_text("Click to Access Webcam").click()
     page.locator("#upload button[aria-label='capture photo']").click()
-    assert prediction(page) == "7"
+    assert prediction(page, awaited="7") == "7"
     screenshot(page, "webcam")
     context.close()
 
@@ -268,7 +268,7 @@ def test_on_a_phone_a_finger_draws_without_scrolling_and_the_answer_is_in_view(b
     x, y, side = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2, min(box["width"], box["height"])
     seven = [(x - 0.3 * side, y - 0.3 * side), (x + 0.3 * side, y - 0.3 * side), (x - 0.05 * side, y + 0.35 * side)]
     touch_stroke(context.new_cdp_session(page), seven)
-    assert prediction(page) == "7"
+    assert prediction(page, awaited="7") == "7"
     assert page.evaluate("window.scrollY") == 0
     answer = page.locator("#prediction").bounding_box()
     assert answer["y"] + answer["height"] <= 844
@@ -280,7 +280,7 @@ def test_a_correction_is_saved_from_the_app(page):
     from digitrec.corrections import CorrectionStore
 
     draw(page, "7")
-    assert prediction(page) == "7"
+    assert prediction(page, awaited="7") == "7"
     page.locator("#right_digit input").click()
     page.get_by_role("option", name="1", exact=True).click()
     page.locator("#save_correction").click()
@@ -294,4 +294,4 @@ def test_a_correction_is_saved_from_the_app(page):
     page.wait_for_timeout(1500)
     before = page.locator("#prediction textarea").input_value()
     draw(page, "4", size=0.6)
-    assert prediction(page, stale=before or None) == "4"
+    assert prediction(page, stale=before or None, awaited="4") == "4"
