@@ -312,3 +312,17 @@ def test_a_hairline_digit_with_a_loop_inked_shut_is_still_thickened():
     tail = digit[21:24]  # Rows across the tail, below the loop.
     # Brought near MNIST's pen, two or three pixels wide, as the loop's bulk is not counted.
     assert ((tail > 0.5).sum(axis=1) >= 2).all()
+
+
+@pytest.mark.parametrize("hairline", [False, True], ids=["brush strokes", "hairline strokes"])
+def test_a_sketchpads_strokes_are_found_exactly_from_a_sample_of_its_pixels(hairline):
+    from digitrec.preprocessing.reading import strokes_cut_out
+
+    # A 2 drawn on an 800x800 canvas; with a 1-pixel pen, most of it falls between the
+    # sampled pixels, and a hairline tail runs on far beyond the sampled box.
+    layer = np.zeros((800, 800, 4), np.uint8)
+    points = np.array([(300, 300), (380, 250), (450, 300), (320, 520), (470, 520)], np.int32)
+    cv2.polylines(layer, [points], False, (0, 0, 0, 255), 1 if hairline else 30)
+    cv2.line(layer, (470, 521), (790, 521), (0, 0, 0, 255), 1)  # On no sampled row.
+    alpha, (left, top) = strokes_cut_out({"background": None, "layers": [layer], "composite": None}, margin=0)
+    assert (left, top, alpha.shape[1], alpha.shape[0]) == cv2.boundingRect(np.ascontiguousarray(layer[:, :, 3]))

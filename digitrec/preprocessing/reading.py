@@ -201,7 +201,7 @@ def strokes_cut_out(value, margin):
     times its longer side, and the (left, top) of that cut in the canvas; None when no
     stroke is drawn."""
     alpha = sketchpad_strokes(value)
-    left, top, width, height = _strokes_box(alpha) if alpha is not None else (0, 0, 0, 0)
+    left, top, width, height = _canvas_strokes_box(alpha) if alpha is not None else (0, 0, 0, 0)
     if not width:
         return None
     margin = int(max(width, height) * margin)
@@ -209,7 +209,7 @@ def strokes_cut_out(value, margin):
     return alpha[top:bottom, left:right], (left, top)
 
 
-def _strokes_box(alpha):
+def _canvas_strokes_box(alpha):
     """(left, top, width, height) of a canvas's strokes, found first on every fourth pixel of
     every fourth row, a sixteenth of the canvas's memory to read, then exactly in that box
     widened by a quarter. Where the sampled box misses strokes (none found, or strokes running
