@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 
 from digitrec.errors import NoDigitError
-from digitrec.preprocessing.ink import MIN_CONTRAST, digit_strokes, ink_box
+from digitrec.preprocessing.ink import MIN_CONTRAST, digit_strokes, ink_box, pooled
 from digitrec.preprocessing.reading import NO_DIGIT_MESSAGE
 
 # Stroke width relative to the digit's longer side: MNIST's median, and the band outside
@@ -18,7 +18,7 @@ THINNEST_STROKE = 0.07
 BOLDEST_STROKE = 0.16
 # MNIST's centre of mass sits at pixel (14, 14), measured over its 60,000 training images.
 CENTRE = 14.0
-# Stroke widths are measured on crops scaled up to at least this on their longer side.
+# Strokes are measured, thickened and worn on crops scaled to about this on their longer side.
 STROKE_SIZE = 80
 
 
@@ -159,13 +159,13 @@ def _stroke_width(crop):
     compare alike.
     """
     height, width = crop.shape
-    factor = 80 / max(height, width)
+    factor = STROKE_SIZE / max(height, width)
     size = (max(1, round(width * factor)), max(1, round(height * factor)))
     scaled = cv2.resize(crop, size, interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR)
     mask = (scaled > 0.5 * scaled.max()).astype(np.uint8)
     contours, _ = cv2.findContours(mask, cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
     outline = sum(cv2.arcLength(contour, True) for contour in contours)
-    return 2 * float(mask.sum()) / max(outline, 1.0) / 80
+    return 2 * float(mask.sum()) / max(outline, 1.0) / STROKE_SIZE
 
 
 def _scaled_up(crop, side=STROKE_SIZE):
@@ -188,8 +188,7 @@ def _scaled_to(crop, side, keep_hairlines):
         return _scaled_up(crop, side)
     height, width = crop.shape[0] // factor, crop.shape[1] // factor
     if keep_hairlines:
-        spread = cv2.dilate(crop, np.ones((factor, factor), np.uint8))
-        return np.ascontiguousarray(spread[factor // 2 :: factor, factor // 2 :: factor][:height, :width])
+        return pooled(crop, factor, dark_on_light=False)
     return cv2.resize(crop[: height * factor, : width * factor], (width, height), interpolation=cv2.INTER_AREA)
 
 

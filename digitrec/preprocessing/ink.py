@@ -156,7 +156,7 @@ def _digit_region(gray, light):
     the whole image goes on, to be judged in full.
     """
     factor = shrink_factor(gray.shape, REGION_PREVIEW)
-    box = _strokes_box(lit(_pooled(gray, factor, light.dark_on_light), light, step=factor)) if factor > 1 else None
+    box = _strokes_box(lit(pooled(gray, factor, light.dark_on_light), light, step=factor)) if factor > 1 else None
     if box is None:
         return lit(gray, light)
     left, top, right, bottom = (side * factor for side in box)
@@ -167,12 +167,13 @@ def _digit_region(gray, light):
     return lit(gray[top:bottom, left:right], light, top, left)
 
 
-def _pooled(gray, factor, dark_on_light):
-    """The image shrunk by `factor`, each block taking its inkiest level (darkest or lightest)."""
+def pooled(pixels, factor, dark_on_light):
+    """The image shrunk by a whole `factor`, each block taking its inkiest level (darkest or
+    lightest), so that a hairline stays a line at full strength."""
     block = np.ones((factor, factor), np.uint8)
-    spread = cv2.erode(gray, block) if dark_on_light else cv2.dilate(gray, block)
-    height, width = gray.shape[0] // factor, gray.shape[1] // factor
-    return spread[factor // 2 :: factor, factor // 2 :: factor][:height, :width]
+    spread = cv2.erode(pixels, block) if dark_on_light else cv2.dilate(pixels, block)
+    height, width = pixels.shape[0] // factor, pixels.shape[1] // factor
+    return np.ascontiguousarray(spread[factor // 2 :: factor, factor // 2 :: factor][:height, :width])
 
 
 def _strokes_box(preview):
