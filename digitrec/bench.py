@@ -246,36 +246,63 @@ def edit_distance(a, b):
     return row[-1]
 
 
+# Gaps between neighbouring digits, as a share of their mean width: as people usually space
+# them, and written close, where columns overlap and some pairs touch.
+GAP_BANDS = {"spaced": (0.2, 0.5), "tight": (-0.06, 0.12)}
+
+
 def numbers(model_names, count, seed):
-    """Numbers of 2 to 6 MNIST test digits, on a page and on a sketchpad, read whole."""
-    _, (test_images, test_labels) = load_mnist()
+    """Numbers of 2 to 6 test digits (MNIST's, and UNIPEN's test writers' when
+    `DIGITREC_UNIPEN` is set), spaced, tight or with one pair touching, slanted, half of them
+    redrawn with another pen, on a paper photo and on a wide sketchpad, read whole."""
+    from digitrec.data import load_unipen, scale, unipen_path
+
+    _, mnist_test = load_mnist()
+    sources = {"MNIST test": mnist_test}
+    if unipen_path():
+        sources["UNIPEN test"] = load_unipen("test")
     rng = np.random.default_rng(seed)
     recognizers = {name: load_recognizer(name) for name in model_names}
-    print(f"{count} numbers of 2 to 6 MNIST test digits per row (seed {seed}), read with read_number\n")
-    print("| digits | written on | " + " | ".join(f"{name}: whole number right | {name}: digits right" for name in recognizers) + " |")
-    print("|" + " --- |" * (2 + 2 * len(recognizers)))
-    for touching in (False, True):
-        cases = []
-        while len(cases) < count:
-            chosen = rng.choice(len(test_labels), rng.integers(2, 7), replace=False)
-            composed = compose_number(test_images[chosen], rng, touching)
-            if composed is not None:
-                cases.append(("".join(map(str, test_labels[chosen])), composed[0]))
-        for medium in ("paper photo", "sketchpad"):
-            inputs = [(text, _on_paper(page, rng) if medium == "paper photo" else _on_sketchpad(page)) for text, page in cases]
-            cells = []
-            for recognizer in recognizers.values():
-                exact, wrong_digits, total = 0, 0, 0
-                for text, image in inputs:
-                    try:
-                        read = recognizer.read_number(image).text
-                    except NoDigitError:
-                        read = ""
-                    exact += read == text
-                    wrong_digits += min(len(text), edit_distance(read, text))
-                    total += len(text)
-                cells += [f"{exact / len(inputs):.1%}", f"{1 - wrong_digits / total:.1%}"]
-            print(f"| {'one pair touching' if touching else 'apart'} | {medium} | " + " | ".join(cells) + " |", flush=True)
+    print(f"{count} numbers of 2 to 6 test digits per row (seed {seed}), read with read_number")
+    for source, (images, labels) in sources.items():
+        single = ", ".join(f"{name} {np.mean(r.probabilities(scale(images)).argmax(1) == labels):.2%}" for name, r in recognizers.items())
+        print(f"single {source} digits, 28x28 as given: {single}")
+    print("\n| digits | gaps | written on | " + " | ".join(f"{n}: whole number right | {n}: digits right | {n}: ms (median)" for n in recognizers) + " |")
+    print("|" + " --- |" * (3 + 3 * len(recognizers)))
+    for source, (images, labels) in sources.items():
+        for band in ("spaced", "tight", "one pair touching"):
+            cases = []
+            while len(cases) < count:
+                chosen = rng.choice(len(labels), rng.integers(2, 7), replace=False)
+                slant = rng.uniform(-0.2, 0.2)
+                radius = rng.uniform(0.03, 0.09) if rng.random() < 0.5 else None
+                gaps = GAP_BANDS.get(band, GAP_BANDS["spaced"])
+                composed = compose_number(images[chosen], rng, band == "one pair touching", gaps, slant, radius)
+                if composed is not None:
+                    cases.append(("".join(map(str, labels[chosen])), composed[0]))
+            for medium in ("paper photo", "sketchpad"):
+                inputs = [(text, _on_paper(page, rng) if medium == "paper photo" else _on_sketchpad(page)) for text, page in cases]
+                cells = []
+                for recognizer in recognizers.values():
+                    cells += _read_numbers(recognizer, inputs)
+                print(f"| {source} | {band} | {medium} | " + " | ".join(cells) + " |", flush=True)
+
+
+def _read_numbers(recognizer, inputs):
+    """Table cells for numbers read: the share read exactly, the share of digits right
+    (less the edits between the number read and the true one) and the median milliseconds."""
+    exact, wrong_digits, total, times = 0, 0, 0, []
+    for text, image in inputs:
+        started = time.perf_counter()
+        try:
+            read = "".join(filter(str.isdigit, recognizer.read_number(image).text))
+        except NoDigitError:
+            read = ""
+        times.append(time.perf_counter() - started)
+        exact += read == text
+        wrong_digits += min(len(text), edit_distance(read, text))
+        total += len(text)
+    return [f"{exact / len(inputs):.1%}", f"{1 - wrong_digits / total:.1%}", f"{np.median(times) * 1000:.0f}"]
 
 
 def _on_paper(page, rng):
@@ -287,7 +314,7 @@ def _on_paper(page, rng):
 def _on_sketchpad(page):
     """The page's strokes on a wide transparent sketchpad layer, as Gradio sends it."""
     height, width = page.shape
-    layer = np.zeros((max(400, height), max(1200, width), 4), np.uint8)
+    layer = np.zeros((max(400, height), max(1600, width), 4), np.uint8)
     layer[:height, :width, 3] = page
     background = np.full_like(layer, 255)
     composite = background.copy()

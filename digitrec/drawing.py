@@ -63,21 +63,31 @@ def pen(digit, height, radius):
     return cv2.GaussianBlur(ink, (3, 3), 0)
 
 
-def compose_number(digits, rng, touching=False):
-    """MNIST digits written side by side as one number, on a page of white ink on black
-    (uint8), and each digit as it was placed there, (left, top, its ink): sizes, gaps and
-    baselines vary; with `touching`, one pair's strokes meet (None when that pair's shapes cannot meet
-    side by side)."""
+def compose_number(digits, rng, touching=False, gaps=None, slant=0.0, pen_radius=None):
+    """MNIST-framed digits written side by side as one number, on a page of white ink on
+    black (uint8), and each digit as it was placed there, (left, top, its ink): sizes, gaps and
+    baselines vary; with `touching`, one pair's strokes meet (None when that pair's shapes
+    cannot meet side by side).
+
+    `gaps` (low, high) draws each gap from that range times the mean width of the two digits
+    beside it (negative: their columns overlap); without it, gaps are 0.15 to 0.6 of the
+    digits' height. `slant` shears the page (x moves by `slant` times the height above the
+    middle), and `pen_radius`, as a fraction of the digits' height, redraws each digit's centre
+    line with a round pen of that width."""
     height = rng.uniform(60, 110)  # Of a digit's ink, in pixels.
     inks = []
     for digit in digits:
         size = round(28 * height / 20 * rng.uniform(0.85, 1.15))
-        ink = cv2.resize(digit, (size, size), interpolation=cv2.INTER_CUBIC)
+        if pen_radius is None:
+            ink = cv2.resize(digit, (size, size), interpolation=cv2.INTER_CUBIC)
+        else:
+            ink = (pen(digit, size, max(0, round(pen_radius * height))) * 255).astype(np.uint8)
         left, top, width, tall = ink_box(ink)
         inks.append(ink[top : top + tall, left : left + width])
     pair = rng.integers(len(digits) - 1) if touching else -1
     margin = round(height / 2)
-    page = np.zeros((round(height * 2.2) + 2 * margin, sum(i.shape[1] for i in inks) + round(height) * len(inks) + 2 * margin), np.uint8)
+    widest_gap = max(1.0, gaps[1] if gaps else 0.0)
+    page = np.zeros((round(height * 2.2) + 2 * margin, round(sum(i.shape[1] for i in inks) * (1 + widest_gap) + height * len(inks)) + 2 * margin), np.uint8)
     x = end = margin
     placed = []
     for index, ink in enumerate(inks):
@@ -90,9 +100,27 @@ def compose_number(digits, rng, touching=False):
         np.maximum(region, ink, out=region)
         placed.append((x, top, ink))
         end = x + ink.shape[1]
-        x = end + round(rng.uniform(0.15, 0.6) * height)
+        if gaps:
+            beside = inks[min(index + 1, len(inks) - 1)]
+            gap = rng.uniform(*gaps) * (ink.shape[1] + beside.shape[1]) / 2
+        else:
+            gap = rng.uniform(0.15, 0.6) * height
+        x = max(1, round(end + gap))
+    if slant:
+        page, placed = _slanted(page, placed, slant)
     columns = np.flatnonzero(page.any(axis=0))
     return page[:, : columns[-1] + margin], placed
+
+
+def _slanted(page, placed, slant):
+    """The page sheared by `slant` about its middle row, widened to keep every stroke, and
+    the digits' places moved with it (their ink as it was)."""
+    height, width = page.shape
+    shift = abs(slant) * height / 2
+    matrix = np.float32([[1, -slant, shift + slant * height / 2], [0, 1, 0]])
+    sheared = cv2.warpAffine(page, matrix, (round(width + 2 * shift), height), flags=cv2.INTER_LINEAR)
+    moved = [(round(x + matrix[0, 2] - slant * (top + ink.shape[0] / 2)), top, ink) for x, top, ink in placed]
+    return sheared, moved
 
 
 def _touching_position(page, ink, top, start):

@@ -172,7 +172,8 @@ def train(config=None, data=None, out=VERIFIER_PATH, verbose="auto"):
 
 @functools.cache
 def load_verifier(path=VERIFIER_PATH):
-    """A function from a (28, 28) input to P(one whole digit); None when no verifier is shipped."""
+    """A function from (N, 28, 28) inputs to each one's P(one whole digit), (N,); None when
+    no verifier is shipped."""
     import tensorflow as tf
 
     if not path.is_file():
@@ -180,9 +181,8 @@ def load_verifier(path=VERIFIER_PATH):
     network = keras.models.load_model(path, safe_mode=True)
     forward = tf.function(
         lambda batch: network(batch, training=False),
-        input_signature=[tf.TensorSpec((1, 28, 28), tf.float32)],
-        jit_compile=True,
+        input_signature=[tf.TensorSpec((None, 28, 28), tf.float32)],
     )
-    verify = lambda image: float(forward(np.asarray(image, np.float32)[None])[0, 0])
-    verify(np.zeros((28, 28)))  # The first call traces and compiles: pay for it now.
+    verify = lambda images: forward(np.asarray(images, np.float32).reshape(-1, 28, 28)).numpy()[:, 0]
+    verify(np.zeros((1, 28, 28)))  # The first call traces: pay for it now.
     return verify

@@ -72,6 +72,75 @@ def test_a_number_on_a_sketchpad(mlp):
     assert reading.boxes[2][0] == pytest.approx(480 - 45 - 8, abs=3)  # In the canvas's pixels.
 
 
+def written(test_set, digits, seed=0):
+    """MNIST test digits of `digits` written apart on white paper, and where each was placed."""
+    images, labels = test_set
+    chosen = [int(np.flatnonzero(labels == int(d))[3]) for d in digits]
+    page, placed = compose_number(images[chosen], np.random.default_rng(seed), gaps=(0.6, 0.7))
+    return 255 - page, placed
+
+
+def test_a_decimal_point_and_a_comma_are_read_between_the_digits(mlp, test_set):
+    page, placed = written(test_set, "314")
+    height = max(ink.shape[0] for _, _, ink in placed)
+    (x, top, three), (next_x, _, _) = placed[0], placed[1]
+    between, baseline = (x + three.shape[1] + next_x) // 2, max(t + ink.shape[0] for _, t, ink in placed[:2])
+    dot = page.copy()
+    cv2.circle(dot, (between, baseline - height // 12), height // 12, 0, -1)
+    assert mlp.read_number(dot).text == "3.14"
+    comma = page.copy()
+    cv2.circle(comma, (between, baseline - height // 12), height // 12, 0, -1)
+    cv2.line(comma, (between + height // 24, baseline - height // 12), (between - height // 16, baseline + height // 5), 0, height // 14)
+    reading = mlp.read_number(comma)
+    assert reading.text == "3,14"
+    assert [p.digit for p in reading.digits] == [3, 1, 4]  # The digits alone.
+
+
+def test_a_leading_minus_is_read_and_a_trailing_dash_or_equals_left_out(mlp, test_set):
+    page, placed = written(test_set, "12")
+    height = max(ink.shape[0] for _, _, ink in placed)
+    middle = int(np.mean([top + ink.shape[0] / 2 for _, top, ink in placed]))
+    page = cv2.copyMakeBorder(page, 0, 0, height, height, cv2.BORDER_CONSTANT, value=255)
+    first, last = placed[0][0] + height, placed[-1][0] + height + placed[-1][2].shape[1]
+    minus = page.copy()
+    cv2.line(minus, (first - height * 2 // 3, middle), (first - height // 4, middle), 0, height // 10)
+    assert mlp.read_number(minus).text == "-12"
+    closed = page.copy()
+    for row in (middle - height // 8, middle + height // 8):
+        cv2.line(closed, (last + height // 4, row), (last + height * 2 // 3, row), 0, height // 10)
+    assert mlp.read_number(closed).text == "12"
+
+
+def test_a_speck_is_left_out(mlp, test_set):
+    page, placed = written(test_set, "58")
+    (x, top, five), (next_x, _, _) = placed
+    cv2.circle(page, ((x + five.shape[1] + next_x) // 2, top - 4), 2, 0, -1)  # Above the line.
+    assert mlp.read_number(page).text == "58"
+
+
+def test_digits_on_a_ruled_line_are_read_without_it(mlp, test_set):
+    page, placed = written(test_set, "907")
+    baseline = max(top + ink.shape[0] for _, top, ink in placed)
+    cv2.line(page, (5, baseline - 3), (page.shape[1] - 5, baseline - 3), 90, 3)  # Through the digits' feet.
+    cv2.line(page, (5, placed[0][1] - 12), (page.shape[1] - 5, placed[0][1] - 12), 150, 2)  # A fainter line above.
+    reading = mlp.read_number(page)
+    assert reading.text == "907"
+    assert all(box[2] < page.shape[1] / 2 for box in reading.boxes)  # No box spans the line.
+
+
+def test_a_four_written_in_two_strokes_is_one_digit(mlp):
+    page = np.full((220, 420), 255, np.uint8)
+    cv2.line(page, (90, 40), (45, 130), 0, 12)  # The 4's slanted stroke and its bar...
+    cv2.line(page, (45, 130), (95, 130), 0, 12)
+    cv2.line(page, (112, 40), (112, 185), 0, 12)  # ...and its stem, not quite meeting the bar.
+    cv2.line(page, (260, 45), (260, 180), 0, 12)  # A 1.
+    assert strokes_of(page) == 3
+    reading = mlp.read_number(page)
+    assert reading.text == "41"
+    assert 0 < reading.confidence <= min(p.confidence for p in reading.digits)
+    assert reading.record()["number"] == "41" and reading.record()["confidence"] == round(reading.confidence, 6)
+
+
 @pytest.mark.parametrize("blank", [np.full((200, 600), 255, np.uint8), np.zeros((200, 600, 4), np.uint8)], ids=["white page", "empty canvas"])
 def test_a_blank_page_has_no_number(mlp, blank):
     with pytest.raises(NoDigitError):
@@ -96,7 +165,7 @@ def test_the_shipped_verifier_tells_whole_digits_from_pieces_of_test_digits(test
     images, _ = test_set
     inputs, whole = examples(images, 600, np.random.default_rng(3))
     verifier = load_verifier()
-    told = np.array([verifier(image) > 0.5 for image in inputs])
+    told = verifier(inputs) > 0.5
     assert 0.2 < whole.mean() < 0.6  # Both kinds are drawn.
     assert (told == (whole == 1)).mean() >= 0.9
 
@@ -109,4 +178,4 @@ def test_the_verifier_trains_and_saves_its_card(tmp_path, mnist):
     card = train(VerifierConfig(examples=400, epochs=1), small, out=tmp_path / "verifier.keras", verbose=0)
     assert card["training_pieces"] == 400 and card["test_pieces"] == 40
     assert (tmp_path / "verifier.json").is_file()
-    assert 0.0 <= load_verifier(tmp_path / "verifier.keras")(np.zeros((28, 28))) <= 1.0
+    assert 0.0 <= load_verifier(tmp_path / "verifier.keras")(np.zeros((1, 28, 28)))[0] <= 1.0

@@ -1,0 +1,117 @@
+"""The second stage: which runs of consecutive pieces are digits, chosen by the recogniser.
+
+Every run of up to `MOST_PIECES` pieces that could be one digit is read, all in one batch,
+by the digit model and by the verifier (the probability that the run is one whole digit,
+not a part of one or two). A run's score is the log of the model's confidence times the
+verifier's probability; dynamic programming picks the grouping of all the pieces into digits
+(and marks left out: specks, dots, dashes) with the highest total score. A two-stroke 4 is
+one digit because both strokes together read more surely than each alone; touching digits
+are apart because each reads more surely than the two as one.
+"""
+
+import numpy as np
+
+from digitrec.numbers.pieces import MARK_HEIGHT
+
+# A run of pieces is read as a digit if it holds at most this many pieces, is at most this
+# many times as wide as the digits are tall, and has no empty columns wider than this share
+# of the digits' height between its pieces (the parts of a digit overlap or nearly touch).
+MOST_PIECES = 4
+WIDEST_DIGIT = 1.3
+WIDEST_INNER_GAP = 0.15
+# A mark (a piece shorter than `MARK_HEIGHT` of the digits) that is no part of a digit is left
+# out at the score of this probability.
+LEFT_OUT = 0.5
+LEFT_OUT_CUT = 0.05
+# Two pieces are one digit's when their columns overlap by this much of the narrower one's
+# width and the shorter is at most this share of the taller's height: a digit over its part.
+STACKED_OVERLAP = 0.5
+STACKED_HEIGHT = 0.75
+# Logs of scores are taken of at least this, so a score of 0 costs much but not everything.
+FLOOR = 1e-6
+
+
+def runs(pieces, height, separate):
+    """The (first, end) runs of consecutive pieces that could be one digit, `separate[i]`
+    telling pieces that are never part of a digit (a decimal point)."""
+    apart = _apart(pieces)
+    found = []
+    for first in range(len(pieces)):
+        if not apart[first]:
+            continue
+        for end in range(first + 1, min(first + MOST_PIECES, len(pieces)) + 1):
+            run = pieces[first:end]
+            if separate[end - 1] or _width(run) > WIDEST_DIGIT * height or _inner_gap(run) > WIDEST_INNER_GAP * height:
+                break
+            if apart[end] and any(piece.height >= MARK_HEIGHT * height for piece in run):
+                found.append((first, end))
+    return found
+
+
+def left_out(pieces, height, separate):
+    """For each piece, the probability that it is no part of a digit: 1 for a separate mark,
+    `LEFT_OUT` for a mark that could be a digit's part (less for a piece cut from a stroke,
+    which some digit's ink runs on into), next to none for a digit's height."""
+    return [
+        1.0 if alone else FLOOR if piece.height >= MARK_HEIGHT * height else LEFT_OUT if piece.whole else LEFT_OUT_CUT
+        for piece, alone in zip(pieces, separate)
+    ]
+
+
+def best_grouping(scores, left_out):
+    """The digits (first, end) and the pieces left out (indices) of the best grouping, given
+    each run's score in `scores` {(first, end): probability} and each piece's `left_out`."""
+    count = len(left_out)
+    best = [0.0] + [-np.inf] * count
+    choice = [None] * (count + 1)
+    for end in range(1, count + 1):
+        best[end], choice[end] = best[end - 1] + np.log(left_out[end - 1]), ("mark", end - 1)
+        for first in range(max(0, end - MOST_PIECES), end):
+            score = scores.get((first, end))
+            if score is not None and best[first] + np.log(max(score, FLOOR)) > best[end]:
+                best[end], choice[end] = best[first] + np.log(max(score, FLOOR)), ("digit", first)
+    digits, marks, end = [], [], count
+    while end > 0:
+        kind, at = choice[end]
+        if kind == "mark":
+            marks.append(at)
+            end = at
+        else:
+            digits.append((at, end))
+            end = at
+    return digits[::-1], marks[::-1]
+
+
+def _apart(pieces):
+    """For each boundary 0..len(pieces), whether the pieces before it and after it can be
+    in different digits: no piece on one side is stacked over its part on the other."""
+    apart = [True]
+    for boundary in range(1, len(pieces)):
+        apart.append(not any(
+            _stacked(before.box, after.box) for before in pieces[:boundary] for after in pieces[boundary:]
+        ))
+    return apart + [True]
+
+
+def _stacked(box1, box2):
+    """Whether two boxes are one digit's: one over the other's columns, and either far
+    shorter (a 5's flag over its body) or above or below it (the halves of a broken 1)."""
+    overlap = min(box1[2], box2[2]) - max(box1[0], box2[0])
+    narrower = min(box1[2] - box1[0], box2[2] - box2[0])
+    heights = sorted((box1[3] - box1[1], box2[3] - box2[1]))
+    rows = min(box1[3], box2[3]) - max(box1[1], box2[1])
+    return overlap >= STACKED_OVERLAP * narrower and (heights[0] <= STACKED_HEIGHT * heights[1] or rows < STACKED_OVERLAP * heights[0])
+
+
+def _width(run):
+    return max(piece.box[2] for piece in run) - min(piece.box[0] for piece in run)
+
+
+def _inner_gap(run):
+    """The widest run of empty columns between the pieces of a run."""
+    spans = sorted((piece.box[0], piece.box[2]) for piece in run)
+    gap, reach = 0, spans[0][1]
+    for left, right in spans[1:]:
+        gap = max(gap, left - reach)
+        reach = max(reach, right)
+    return gap

@@ -1,0 +1,118 @@
+"""The first stage of reading a number: the page's ink cut into pieces, more than there are
+digits, so that every digit is a run of consecutive pieces.
+
+Ruled lines go first: a long thin horizontal stroke is the form's, not the writer's, and
+where a digit crosses it the digit's stroke is kept. Then each connected stroke is a piece,
+and a stroke wide enough to be digits that touch is cut, at the columns where it has least
+ink, into several: which of the cuts are between digits is for the recogniser to say.
+"""
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+# A ruled line runs horizontally across at least this share of the ink's width, and is at
+# most this share of the ink's height thick.
+RULED_LINE_LENGTH = 0.6
+RULED_LINE_THICKNESS = 0.08
+# A stroke wider than this many times the digits' height may be digits that touch: it is cut,
+# unless it is shorter than this share of their height: then it is a mark, part of a digit or
+# a dash, a dot or a speck.
+TOUCHING_ASPECT = 0.6
+MARK_HEIGHT = 0.45
+# A cut leaves at least this much of the digits' height on either side (a 1 is narrow), and
+# a stroke is cut at most this many times per height of its width.
+NARROWEST_DIGIT = 0.15
+CUTS_PER_HEIGHT = 2.5
+
+
+@dataclass(frozen=True)
+class Piece:
+    label: int  # The connected stroke it is from, in the page's labels.
+    start: int  # The stroke's pixels in columns start:end are the piece's.
+    end: int
+    box: tuple  # (left, top, right, bottom) of its pixels, in the page.
+    whole: bool  # Whether it is the whole stroke, not cut.
+
+    @property
+    def height(self):
+        return self.box[3] - self.box[1]
+
+    @property
+    def width(self):
+        return self.box[2] - self.box[0]
+
+
+def without_ruled_lines(ink, threshold):
+    """The ink map with its ruled lines taken out, but not the strokes that cross them; the
+    map itself when it has none."""
+    binary = (ink > threshold).view(np.uint8)
+    left, top, width, height = cv2.boundingRect(binary)
+    length = max(3, round(RULED_LINE_LENGTH * width))
+    lines = cv2.morphologyEx(binary, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (length, 1)))
+    if not lines.any() or width < 2 * height:
+        return ink  # Nothing long, or a stroke as tall as it is wide: a digit's, not a line.
+    thickness = max(1, int(lines.sum(axis=0).max()))
+    if thickness > RULED_LINE_THICKNESS * width:
+        return ink
+    # Where a stroke comes down to the line and goes on below it, it crosses it: bridge the
+    # line's rows there, as the writer's pen did.
+    rest = binary & (1 - lines)
+    crossing = cv2.morphologyEx(rest, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (1, thickness + 3)))
+    removed = lines.astype(bool) & ~crossing.astype(bool)
+    # The line's soft edges go with it.
+    removed = cv2.dilate(removed.view(np.uint8), np.ones((3, 1), np.uint8)).astype(bool) & ~rest.astype(bool)
+    return np.where(removed, 0.0, ink).astype(np.float32)
+
+
+def cut_into_pieces(ink, labels, stats, kept, height):
+    """The pieces of the page's kept strokes, left to right by their middle: each stroke
+    whole, or cut where it may be digits that touch, digits `height` pixels tall."""
+    pieces = []
+    for label in np.flatnonzero(kept):
+        left, top, width, tall = (int(value) for value in stats[label, :4])
+        if width <= TOUCHING_ASPECT * height or tall < MARK_HEIGHT * height:
+            pieces.append(Piece(int(label), left, left + width, (left, top, left + width, top + tall), True))
+            continue
+        own = np.where(labels[top : top + tall, left : left + width] == label, ink[top : top + tall, left : left + width], 0.0)
+        edges = [0, *_cuts(own, height), width]
+        for start, end in zip(edges, edges[1:]):
+            x, y, w, h = cv2.boundingRect((own[:, start:end] > 0).view(np.uint8))
+            if w:
+                box = (left + start + x, top + y, left + start + x + w, top + y + h)
+                pieces.append(Piece(int(label), left + start, left + end, box, len(edges) == 2))
+    return sorted(pieces, key=lambda piece: piece.box[0] + piece.box[2])
+
+
+def _cuts(own, height):
+    """Columns of one stroke to cut at, left to right: those with the least ink, apart from
+    one another and from the edges by a narrow digit's width."""
+    margin = max(1, int(NARROWEST_DIGIT * height))
+    width = own.shape[1]
+    if width <= 2 * margin:
+        return []
+    profile = cv2.blur(own.sum(axis=0, dtype=np.float32)[None], (3, 1))[0]
+    most = max(1, round(CUTS_PER_HEIGHT * width / height))
+    cuts = []
+    for column in np.argsort(profile[margin : width - margin], kind="stable") + margin:
+        if all(abs(column - cut) >= margin for cut in cuts):
+            cuts.append(int(column))
+            if len(cuts) == most:
+                break
+    return sorted(cuts)
+
+
+def crop(ink, labels, pieces):
+    """The ink of some pieces alone, cut out to their box, and the box (left, top, right,
+    bottom) in the page."""
+    left = min(piece.box[0] for piece in pieces)
+    top = min(piece.box[1] for piece in pieces)
+    right = max(piece.box[2] for piece in pieces)
+    bottom = max(piece.box[3] for piece in pieces)
+    window = labels[top:bottom, left:right]
+    own = np.zeros(window.shape, bool)
+    for piece in pieces:
+        start, end = max(piece.start, left) - left, min(piece.end, right) - left
+        own[:, start:end] |= window[:, start:end] == piece.label
+    return np.where(own, ink[top:bottom, left:right], 0.0).astype(np.float32), (left, top, right, bottom)
