@@ -385,6 +385,14 @@ def correction_row(answer, pad, upload, corrections=None):
     return [right, status]
 
 
+def sureness(reading):
+    """How sure the reading is, for a person: the weakest digit named when it is unsure."""
+    if not reading.unsure:
+        return f"{reading.confidence:.0%} sure of every digit."
+    position, weakest = min(enumerate(reading.digits, 1), key=lambda pair: pair[1].confidence)
+    return f"**Unsure**: digit {position} of {len(reading.digits)} could be {weakest.text()[:-1]} ({weakest.confidence:.0%} sure)."
+
+
 def number_tab(answer):
     """The Number tab: every digit in a drawing or an upload, left to right, with boxes."""
 
@@ -393,15 +401,15 @@ def number_tab(answer):
         if upload:  # Gradio's file record: read the file itself.
             image = upload["path"]
         if image is None:
-            return "", [], None
+            return "", "", [], None
         try:
             reading = answer.recognizers[model].read_number(image)
         except NoDigitError:
-            return "Write a number first", [], None
+            return "Write a number first", "", [], None
         except ValueError as error:
-            return (as_the_visitor_knows_it(error, upload) if upload else str(error)), [], None
-        crops = [(enlarge(p.processed), f"{p.digit}: {p.confidence:.0%}") for p in reading.digits]
-        return reading.text, crops, with_boxes(image, reading.boxes)
+            return (as_the_visitor_knows_it(error, upload) if upload else str(error)), "", [], None
+        crops = [(enlarge(p.processed), f"{p.text()}: {p.confidence:.0%}") for p in reading.digits]
+        return reading.text, sureness(reading), crops, with_boxes(image, reading.boxes)
 
     with gr.Tab("Number"):
         pad = sketchpad("Write a number", "number_sketchpad", NUMBER_CANVAS_SIZE, NUMBER_BRUSH_RADIUS)
@@ -413,9 +421,10 @@ def number_tab(answer):
             height=200,
         )
         number = gr.Textbox(label="Number", interactive=False, elem_id="number")
+        note = gr.Markdown(elem_id="number_sureness")
         crops = gr.Gallery(label="Each digit as the model saw it", columns=8, height=180, elem_id="number_digits")
         boxes = gr.Image(label="Digits found", interactive=False, elem_id="number_boxes")
-    outputs = [number, crops, boxes]
+    outputs = [number, note, crops, boxes]
     for source in (pad, upload):
         source.change(
             read_number,

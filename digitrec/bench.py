@@ -253,8 +253,9 @@ GAP_BANDS = {"spaced": (0.2, 0.5), "tight": (-0.06, 0.12)}
 
 def numbers(model_names, count, seed):
     """Numbers of 2 to 6 test digits (MNIST's, and UNIPEN's test writers' when
-    `DIGITREC_UNIPEN` is set), spaced, tight or with one pair touching, slanted, half of them
-    redrawn with another pen, on a paper photo and on a wide sketchpad, read whole."""
+    `DIGITREC_UNIPEN` is set), spaced, tight or with one pair touching, slanted, as written or
+    redrawn with another pen, half on a paper photo and half on a wide sketchpad, read whole;
+    and the time for six digits on a 1600x400 sketchpad."""
     from digitrec.data import load_unipen, scale, unipen_path
 
     _, mnist_test = load_mnist()
@@ -267,25 +268,38 @@ def numbers(model_names, count, seed):
     for source, (images, labels) in sources.items():
         single = ", ".join(f"{name} {np.mean(r.probabilities(scale(images)).argmax(1) == labels):.2%}" for name, r in recognizers.items())
         print(f"single {source} digits, 28x28 as given: {single}")
-    print("\n| digits | gaps | written on | " + " | ".join(f"{n}: whole number right | {n}: digits right | {n}: ms (median)" for n in recognizers) + " |")
-    print("|" + " --- |" * (3 + 3 * len(recognizers)))
+    print("\n| digits | gaps | pen | " + " | ".join(f"{n}: whole number right | {n}: digits right" for n in recognizers) + " |")
+    print("|" + " --- |" * (3 + 2 * len(recognizers)))
     for source, (images, labels) in sources.items():
         for band in ("spaced", "tight", "one pair touching"):
-            cases = []
-            while len(cases) < count:
-                chosen = rng.choice(len(labels), rng.integers(2, 7), replace=False)
-                slant = rng.uniform(-0.2, 0.2)
-                radius = rng.uniform(0.03, 0.09) if rng.random() < 0.5 else None
-                gaps = GAP_BANDS.get(band, GAP_BANDS["spaced"])
-                composed = compose_number(images[chosen], rng, band == "one pair touching", gaps, slant, radius)
-                if composed is not None:
-                    cases.append(("".join(map(str, labels[chosen])), composed[0]))
-            for medium in ("paper photo", "sketchpad"):
-                inputs = [(text, _on_paper(page, rng) if medium == "paper photo" else _on_sketchpad(page)) for text, page in cases]
-                cells = []
-                for recognizer in recognizers.values():
-                    cells += _read_numbers(recognizer, inputs)
-                print(f"| {source} | {band} | {medium} | " + " | ".join(cells) + " |", flush=True)
+            for pen_name in ("as written", "another pen"):
+                inputs = []
+                while len(inputs) < count:
+                    composed = _number(images, labels, rng, band, pen_name == "another pen")
+                    if composed is not None:
+                        text, page = composed
+                        inputs.append((text, _on_paper(page, rng) if len(inputs) % 2 else _on_sketchpad(page)))
+                cells = [cell for recognizer in recognizers.values() for cell in _read_numbers(recognizer, inputs)[:2]]
+                print(f"| {source} | {band} | {pen_name} | " + " | ".join(cells) + " |", flush=True)
+    images, labels = mnist_test
+    inputs = []
+    while len(inputs) < count:
+        text, page = _number(images, labels, rng, "spaced", False, digits=6)
+        factor = 0.9 * min(1600 / page.shape[1], 400 / page.shape[0])  # As large as the canvas allows.
+        inputs.append((text, _on_sketchpad(cv2.resize(page, None, fx=factor, fy=factor, interpolation=cv2.INTER_LINEAR))))
+    times = ", ".join(f"{name} {_read_numbers(r, inputs)[2]} ms" for name, r in recognizers.items())
+    print(f"\nmedian time for {count} numbers of 6 spaced MNIST test digits on a 1600x400 sketchpad: {times}")
+
+
+def _number(images, labels, rng, band, another_pen, digits=None):
+    """(text, page) of a number composed from `images` for a row of the table; None when
+    its touching pair cannot touch."""
+    chosen = rng.choice(len(labels), digits or rng.integers(2, 7), replace=False)
+    slant = rng.uniform(-0.2, 0.2)
+    radius = rng.uniform(0.03, 0.09) if another_pen else None
+    gaps = GAP_BANDS.get(band, GAP_BANDS["spaced"])
+    composed = compose_number(images[chosen], rng, band == "one pair touching", gaps, slant, radius)
+    return None if composed is None else ("".join(map(str, labels[chosen])), composed[0])
 
 
 def _read_numbers(recognizer, inputs):

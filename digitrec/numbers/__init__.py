@@ -23,6 +23,8 @@ from digitrec.verifier import as_the_reader_sees, load_verifier
 # The digits' height is that of the tallest pieces: the median of those at least this share
 # of the tallest one's, so that one long stroke does not stand for the line.
 TALL = 0.7
+# Runs that the verifier deems less likely than this to be one whole digit are not read.
+READ_FROM = 0.02
 
 
 @dataclass(frozen=True)
@@ -57,8 +59,7 @@ def read_number(recognizer, image):
     cleaned = without_ruled_lines(ink, INK_THRESHOLD)
     if cleaned is not ink:
         ink, labels, stats, kept = strokes(cleaned)
-    heights = stats[kept, 3]
-    height = float(np.median(heights[heights >= TALL * heights.max()]))
+    height = _digits_height(stats, kept)
     pieces = cut_into_pieces(ink, labels, stats, kept, height)
     tall = [piece.box for piece in pieces if piece.height >= TALL * height]
     line = line_of(tall)
@@ -77,24 +78,38 @@ def read_number(recognizer, image):
         readable.append(run)
     if not readable:
         raise NoDigitError(NO_DIGIT_MESSAGE)
-    inputs = np.stack(inputs)
-    probabilities = recognizer.probabilities(inputs)
+    inputs = dict(zip(readable, inputs))
     verifier = load_verifier()
-    whole = verifier(inputs) if verifier else np.ones(len(inputs))
-    predictions = {run: Prediction.of(p, x) for run, p, x in zip(readable, probabilities, inputs)}
-    scores = {run: predictions[run].confidence * float(w) for run, w in zip(readable, whole)}
+    whole = dict(zip(readable, verifier(np.stack(list(inputs.values()))))) if verifier else dict.fromkeys(readable, 1.0)
+    # The model reads only the runs the verifier deems may be whole digits; the others score
+    # at most the verifier's probability, and are read only if chosen all the same.
+    predictions = _read(recognizer, {run: inputs[run] for run in readable if whole[run] >= READ_FROM})
+    scores = {run: whole[run] * (predictions[run].confidence if run in predictions else 1.0) for run in readable}
     chosen, marks = best_grouping(scores, left_out(pieces, height, separate))
     if not chosen:
         raise NoDigitError(NO_DIGIT_MESSAGE)
+    predictions.update(_read(recognizer, {run: inputs[run] for run in chosen if run not in predictions}))
 
     digits, page_boxes, boxes = [], [], []
     for run in chosen:
         digits.append(predictions[run])
         part, (left, top, _, _) = crop(ink, labels, pieces[slice(*run)])
-        x, y, width, tall = ink_box(part)
-        page_boxes.append((left + x, top + y, left + x + width, top + y + tall))
+        x, y, width, rows = ink_box(part)
+        page_boxes.append((left + x, top + y, left + x + width, top + y + rows))
         x, y = (left + x) * scale + page_left, (top + y) * scale + page_top
-        boxes.append(tuple(int(round(value)) for value in (x, y, width * scale, tall * scale)))
+        boxes.append(tuple(int(round(value)) for value in (x, y, width * scale, rows * scale)))
     text = text_with_marks([p.digit for p in digits], page_boxes, [(pieces[i].box, fills[i]) for i in marks if pieces[i].whole], height)
     return NumberReading(text, digits, boxes)
 
+
+def _digits_height(stats, kept):
+    heights = stats[kept, 3]
+    return float(np.median(heights[heights >= TALL * heights.max()]))
+
+
+def _read(recognizer, inputs):
+    """{run: Prediction} for the runs' (28, 28) inputs, in one call of the model."""
+    if not inputs:
+        return {}
+    probabilities = recognizer.probabilities(np.stack(list(inputs.values())))
+    return {run: Prediction.of(p, x) for (run, x), p in zip(inputs.items(), probabilities)}

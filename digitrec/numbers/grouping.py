@@ -14,11 +14,12 @@ import numpy as np
 from digitrec.numbers.pieces import MARK_HEIGHT
 
 # A run of pieces is read as a digit if it holds at most this many pieces, is at most this
-# many times as wide as the digits are tall, and has no empty columns wider than this share
+# many times as wide as the digits are tall, and has no empty columns wider than these shares
 # of the digits' height between its pieces (the parts of a digit overlap or nearly touch).
 MOST_PIECES = 4
 WIDEST_DIGIT = 1.3
 WIDEST_INNER_GAP = 0.15
+TALL_INNER_GAP = 0.05
 # A mark (a piece shorter than `MARK_HEIGHT` of the digits) that is no part of a digit is left
 # out at the score of this probability.
 LEFT_OUT = 0.5
@@ -41,7 +42,7 @@ def runs(pieces, height, separate):
             continue
         for end in range(first + 1, min(first + MOST_PIECES, len(pieces)) + 1):
             run = pieces[first:end]
-            if separate[end - 1] or _width(run) > WIDEST_DIGIT * height or _inner_gap(run) > WIDEST_INNER_GAP * height:
+            if separate[end - 1] or _width(run) > WIDEST_DIGIT * height or not _gaps_fit(run, height):
                 break
             if apart[end] and any(piece.height >= MARK_HEIGHT * height for piece in run):
                 found.append((first, end))
@@ -107,11 +108,16 @@ def _width(run):
     return max(piece.box[2] for piece in run) - min(piece.box[0] for piece in run)
 
 
-def _inner_gap(run):
-    """The widest run of empty columns between the pieces of a run."""
-    spans = sorted((piece.box[0], piece.box[2]) for piece in run)
-    gap, reach = 0, spans[0][1]
-    for left, right in spans[1:]:
-        gap = max(gap, left - reach)
-        reach = max(reach, right)
-    return gap
+def _gaps_fit(run, height):
+    """Whether the empty columns between a run's pieces are few enough for one digit's: at
+    most `WIDEST_INNER_GAP` of the height beside a mark (a 5's flag), `TALL_INNER_GAP` between
+    two tall pieces (the strokes of a 4 that do not quite meet)."""
+    pieces = sorted(run, key=lambda piece: piece.box[0])
+    reach = pieces[0]
+    for piece in pieces[1:]:
+        gap = piece.box[0] - reach.box[2]
+        tall = min(piece.height, reach.height) >= MARK_HEIGHT * height
+        if gap > (TALL_INNER_GAP if tall else WIDEST_INNER_GAP) * height:
+            return False
+        reach = max(reach, piece, key=lambda p: p.box[2])
+    return True
