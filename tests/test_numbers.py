@@ -128,6 +128,15 @@ def test_digits_on_a_ruled_line_are_read_without_it(mlp, test_set):
     assert all(box[2] < page.shape[1] / 2 for box in reading.boxes)  # No box spans the line.
 
 
+def test_digits_on_lined_paper_are_read_without_its_lines(mlp, test_set):
+    page, placed = written(test_set, "52", seed=1)
+    baseline = max(top + ink.shape[0] for _, top, ink in placed)
+    height = max(ink.shape[0] for _, _, ink in placed)
+    for row in range(baseline % (height // 2), page.shape[0], height // 2):  # Lines half a digit apart.
+        cv2.line(page, (0, row), (page.shape[1], row), 100, 2)
+    assert mlp.read_number(page).text == "52"
+
+
 def test_a_four_written_in_two_strokes_is_one_digit(mlp):
     page = np.full((220, 420), 255, np.uint8)
     cv2.line(page, (90, 40), (45, 130), 0, 12)  # The 4's slanted stroke and its bar...

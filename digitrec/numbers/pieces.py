@@ -12,9 +12,11 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-# A ruled line runs horizontally across at least this share of the ink's width, and is at
-# most this share of the ink's height thick.
+# A ruled line runs horizontally across at least this share of the ink's width and this many
+# times the tallest other stroke's height; its lines are at most this share of the ink's
+# width thick, all of them together.
 RULED_LINE_LENGTH = 0.6
+LINE_OVER_DIGITS = 1.5
 RULED_LINE_THICKNESS = 0.08
 # A stroke wider than this many times the digits' height may be digits that touch: it is cut,
 # unless it is shorter than this share of their height: then it is a mark, part of a digit or
@@ -48,22 +50,31 @@ def without_ruled_lines(ink, threshold):
     """The ink map with its ruled lines taken out, but not the strokes that cross them; the
     map itself when it has none."""
     binary = (ink > threshold).view(np.uint8)
-    left, top, width, height = cv2.boundingRect(binary)
-    length = max(3, round(RULED_LINE_LENGTH * width))
-    lines = cv2.morphologyEx(binary, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (length, 1)))
-    if not lines.any() or width < 2 * height:
-        return ink  # Nothing long, or a stroke as tall as it is wide: a digit's, not a line.
-    thickness = max(1, int(lines.sum(axis=0).max()))
-    if thickness > RULED_LINE_THICKNESS * width:
+    width = cv2.boundingRect(binary)[2]
+    lines = _long_rows(binary, RULED_LINE_LENGTH * width)
+    if lines.any():
+        # Longer, too, than the tallest of the other strokes is tall: a 7's bar is no line.
+        rest = cv2.connectedComponentsWithStats(binary & (1 - lines), connectivity=8)[2]
+        tallest = int(rest[1:, cv2.CC_STAT_HEIGHT].max()) if len(rest) > 1 else 0
+        lines = _long_rows(binary, max(RULED_LINE_LENGTH * width, LINE_OVER_DIGITS * tallest))
+    thickest = int(lines.sum(axis=0).max()) if lines.any() else 0
+    if not thickest or thickest > RULED_LINE_THICKNESS * width:
         return ink
-    # Where a stroke comes down to the line and goes on below it, it crosses it: bridge the
+    # Where a stroke comes down to a line and goes on below it, it crosses it: bridge the
     # line's rows there, as the writer's pen did.
     rest = binary & (1 - lines)
+    thickness = max(1, int(np.median(lines.sum(axis=0)[lines.any(axis=0)])))
     crossing = cv2.morphologyEx(rest, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (1, thickness + 3)))
     removed = lines.astype(bool) & ~crossing.astype(bool)
-    # The line's soft edges go with it.
+    # The lines' soft edges go with them.
     removed = cv2.dilate(removed.view(np.uint8), np.ones((3, 1), np.uint8)).astype(bool) & ~rest.astype(bool)
     return np.where(removed, 0.0, ink).astype(np.float32)
+
+
+def _long_rows(binary, length):
+    """The pixels of horizontal runs of ink at least `length` long."""
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (max(3, round(length)), 1))
+    return cv2.morphologyEx(binary, cv2.MORPH_OPEN, kernel)
 
 
 def cut_into_pieces(ink, labels, stats, kept, height):
