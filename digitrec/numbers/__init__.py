@@ -13,9 +13,9 @@ import numpy as np
 from digitrec.errors import NoDigitError
 from digitrec.numbers.grouping import best_grouping, left_out, runs
 from digitrec.numbers.marks import beside, line_of, point, text_with_marks
-from digitrec.numbers.pieces import crop, cut_into_pieces, without_ruled_lines
+from digitrec.numbers.pieces import box_of, crop, cut_into_pieces, without_ruled_lines
 from digitrec.prediction import UNSURE_BELOW, Prediction
-from digitrec.preprocessing import ink_box, page_ink, strokes
+from digitrec.preprocessing import page_ink, strokes
 from digitrec.preprocessing.ink import INK_THRESHOLD
 from digitrec.preprocessing.reading import NO_DIGIT_MESSAGE
 from digitrec.verifier import as_the_reader_sees, load_verifier
@@ -72,7 +72,7 @@ def read_number(recognizer, image):
     readable, inputs = [], []
     for run in candidates:
         try:
-            inputs.append(as_the_reader_sees(crop(ink, labels, pieces[slice(*run)])[0]))
+            inputs.append(as_the_reader_sees(crop(ink, labels, pieces[slice(*run)])))
         except NoDigitError:
             continue
         readable.append(run)
@@ -90,14 +90,12 @@ def read_number(recognizer, image):
         raise NoDigitError(NO_DIGIT_MESSAGE)
     predictions.update(_read(recognizer, {run: inputs[run] for run in chosen if run not in predictions}))
 
-    digits, page_boxes, boxes = [], [], []
-    for run in chosen:
-        digits.append(predictions[run])
-        part, (left, top, _, _) = crop(ink, labels, pieces[slice(*run)])
-        x, y, width, rows = ink_box(part)
-        page_boxes.append((left + x, top + y, left + x + width, top + y + rows))
-        x, y = (left + x) * scale + page_left, (top + y) * scale + page_top
-        boxes.append(tuple(int(round(value)) for value in (x, y, width * scale, rows * scale)))
+    digits = [predictions[run] for run in chosen]
+    page_boxes = [box_of(pieces[slice(*run)]) for run in chosen]
+    boxes = [
+        tuple(int(round(value)) for value in (left * scale + page_left, top * scale + page_top, (right - left) * scale, (bottom - top) * scale))
+        for left, top, right, bottom in page_boxes
+    ]
     text = text_with_marks([p.digit for p in digits], page_boxes, [(pieces[i].box, fills[i]) for i in marks if pieces[i].whole], height)
     return NumberReading(text, digits, boxes)
 

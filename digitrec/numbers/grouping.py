@@ -76,10 +76,9 @@ def best_grouping(scores, left_out):
         kind, at = choice[end]
         if kind == "mark":
             marks.append(at)
-            end = at
         else:
             digits.append((at, end))
-            end = at
+        end = at
     return digits[::-1], marks[::-1]
 
 

@@ -68,8 +68,6 @@ def separator(box, fill, height, line, before, after):
 def text_with_marks(digits, digit_boxes, marks, height):
     """The number's text: its digits, with the separators among the marks, (box, fill) each,
     that stand between them, apart from the digits' columns."""
-    if not digits:
-        return ""
     line = line_of(digit_boxes)
     centres = [(left + right) / 2 for left, _, right, _ in digit_boxes]
     boxes = [box for box, _ in marks]

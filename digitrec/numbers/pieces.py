@@ -114,16 +114,20 @@ def _cuts(own, height):
     return sorted(cuts)
 
 
+def box_of(pieces):
+    """The (left, top, right, bottom) box of some pieces' pixels, in the page."""
+    return (
+        min(piece.box[0] for piece in pieces), min(piece.box[1] for piece in pieces),
+        max(piece.box[2] for piece in pieces), max(piece.box[3] for piece in pieces),
+    )
+
+
 def crop(ink, labels, pieces):
-    """The ink of some pieces alone, cut out to their box, and the box (left, top, right,
-    bottom) in the page."""
-    left = min(piece.box[0] for piece in pieces)
-    top = min(piece.box[1] for piece in pieces)
-    right = max(piece.box[2] for piece in pieces)
-    bottom = max(piece.box[3] for piece in pieces)
+    """The ink of some pieces alone, cut out to their box (`box_of`)."""
+    left, top, right, bottom = box_of(pieces)
     window = labels[top:bottom, left:right]
     own = np.zeros(window.shape, bool)
     for piece in pieces:
         start, end = max(piece.start, left) - left, min(piece.end, right) - left
         own[:, start:end] |= window[:, start:end] == piece.label
-    return np.where(own, ink[top:bottom, left:right], 0.0).astype(np.float32), (left, top, right, bottom)
+    return np.where(own, ink[top:bottom, left:right], 0.0).astype(np.float32)
