@@ -263,6 +263,11 @@ def _inside_sheet(gray):
     # the sheet is looked for on the preview, then its edges found again in full.
     samples = (_sample(gray) * 255).astype(np.uint8)[None]
     level = (cv2.threshold(samples, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)[0] + 1) / 255
+    # Most of the image's outermost pixels bright: paper runs to the edge, there is no table
+    # around it (the common case, settled before the preview is made).
+    ring = np.concatenate([gray[0], gray[-1], gray[1:-1, 0], gray[1:-1, -1]])
+    if np.count_nonzero(ring >= level) > ring.size // 2:
+        return gray
     factor, preview = shrink_factor(gray.shape, PREVIEW_SIZE), shrink(gray, PREVIEW_SIZE)
     count, labels, stats, _ = cv2.connectedComponentsWithStats((preview >= level).view(np.uint8), connectivity=4)
     if count <= 1:
