@@ -12,6 +12,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from digitrec.preprocessing.ink import components
+
 # A ruled line runs horizontally across at least this share of the ink's width and this many
 # times the tallest other stroke's height; its lines are at most this share of the ink's
 # width thick, all of them together.
@@ -54,7 +56,7 @@ def without_ruled_lines(ink, threshold):
     lines = _long_rows(binary, RULED_LINE_LENGTH * width)
     if lines.any():
         # Longer, too, than the tallest of the other strokes is tall: a 7's bar is no line.
-        rest = cv2.connectedComponentsWithStats(binary & (1 - lines), connectivity=8)[2]
+        rest = components(binary & (1 - lines))[2]
         tallest = int(rest[1:, cv2.CC_STAT_HEIGHT].max()) if len(rest) > 1 else 0
         lines = _long_rows(binary, max(RULED_LINE_LENGTH * width, LINE_OVER_DIGITS * tallest))
     thickest = int(lines.sum(axis=0).max()) if lines.any() else 0

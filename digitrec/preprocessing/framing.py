@@ -50,8 +50,8 @@ def centre_digit(ink):
     radius = max(1, round(max(ink.shape) / 100))
     # The digit: its connected strokes, without the specks, and the edges' reach around them.
     ink, digit = digit_strokes(ink, margin=radius)
-    near = cv2.dilate(digit, np.ones((2 * radius + 1, 2 * radius + 1), np.uint8)).astype(bool)
-    ink = np.where(near, ink, 0.0).astype(np.float32)
+    near = cv2.dilate(digit, np.ones((2 * radius + 1, 2 * radius + 1), np.uint8))
+    ink = ink * near  # The mask is 0 or 1.
     # Stretch again, so a bright speck that was dropped does not dim the digit.
     ink /= ink.max()
 

@@ -13,6 +13,7 @@ from digitrec.preprocessing.reading import (
     NO_DIGIT_MESSAGE,
     NUMBER_SIZE,
     STROKES_SIZE,
+    floats,
     normalize_array,
     read_image,
     shrink,
@@ -64,7 +65,9 @@ def ink_map(image):
     for an image of one digit, only the part around its strokes, cut out on a preview."""
     if isinstance(image, dict):
         return _sketchpad_ink(image)
-    gray = _inside_sheet(_to_gray(to_array(image, gray=True)))
+    # 8-bit images stay 8-bit until the digit's region is cut out: turning a whole page into
+    # floats costs more than everything done to it before the cut.
+    gray = _inside_sheet(_to_gray(to_array(image, gray=True, eight_bit=True)))
     light = lighting(gray)
     if min(gray.shape) < PHOTO_SIZE:
         return lit(gray, light)
@@ -93,7 +96,7 @@ def _ink(gray):
 def lighting(gray):
     """The `Light` of a gray image: its polarity, and the surface of its paper's light fitted
     to its border, where only paper shows, so that even a blot of ink stays whole."""
-    border = _border_values(gray)
+    border = floats(_border_values(gray))
     dark_on_light = _dark_on_light(gray, border)
     light = Light(dark_on_light, None, gray.shape)
     if min(gray.shape) < PHOTO_SIZE:
@@ -123,6 +126,7 @@ def lit(part, light, top=0, left=0, step=1):
     pixel is at (top, left) in the whole image, shrunk by `step`. Light on paper multiplies what
     it reflects, so where the paper is dim the ink's contrast is smaller too: it is divided back
     out, as well as the background lifted to zero."""
+    part = floats(part)
     ink = 1.0 - part if light.dark_on_light else part
     if light.surface is None:
         return ink
@@ -184,7 +188,7 @@ def _strokes_box(preview):
     except NoDigitError:
         return None
     binary = (preview > background + INK_THRESHOLD * (top - background)).view(np.uint8)
-    count, _, stats, _ = cv2.connectedComponentsWithStats(binary, connectivity=8)
+    count, _, stats, _ = components(binary)
     if count <= 1:
         return None
     boxes = stats[_not_specks(stats[1:, cv2.CC_STAT_AREA])]
@@ -202,9 +206,9 @@ def _dark_on_light(gray, border):
     disagree, a clear minority wins.
     """
     background = _median(border)
-    low, high = cv2.minMaxLoc(gray)[:2]
+    low, high = (float(level) for level in floats(np.array(cv2.minMaxLoc(gray)[:2], gray.dtype)))
     by_border = background - low > high - background
-    sample = _sample(gray)
+    sample = floats(_sample(gray))
     if high <= low or (min(gray.shape) >= PHOTO_SIZE and not _two_levels(sample, low, high)):
         return by_border
     light_share = (_otsu_levels(sample, low, high) > 0).mean()
@@ -225,6 +229,7 @@ def _to_gray(pixels):
     """Gray levels in [0, 1]; transparent images are laid on a background that contrasts."""
     if pixels.ndim == 2:
         return pixels
+    pixels = floats(pixels)
     color, alpha = pixels[:, :, :3], pixels[:, :, 3:] if pixels.shape[2] == 4 else None
     gray = cv2.cvtColor(np.ascontiguousarray(color), cv2.COLOR_RGB2GRAY)
     if alpha is None:
@@ -261,15 +266,17 @@ def _inside_sheet(gray):
         return gray
     # Bright is what Otsu's threshold, taken from an even sample of the pixels, puts above it;
     # the sheet is looked for on the preview, then its edges found again in full.
-    samples = (_sample(gray) * 255).astype(np.uint8)[None]
-    level = (cv2.threshold(samples, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)[0] + 1) / 255
+    eight_bit = gray.dtype == np.uint8
+    samples = (_sample(gray) if eight_bit else (_sample(gray) * 255).astype(np.uint8))[None]
+    level = cv2.threshold(samples, 0, 1, cv2.THRESH_BINARY + cv2.THRESH_OTSU)[0] + 1
+    level = level if eight_bit else level / 255
     # Most of the image's outermost pixels bright: paper runs to the edge, there is no table
     # around it (the common case, settled before the preview is made).
     ring = np.concatenate([gray[0], gray[-1], gray[1:-1, 0], gray[1:-1, -1]])
     if np.count_nonzero(ring >= level) > ring.size // 2:
         return gray
     factor, preview = shrink_factor(gray.shape, PREVIEW_SIZE), shrink(gray, PREVIEW_SIZE)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats((preview >= level).view(np.uint8), connectivity=4)
+    count, labels, stats, _ = components((preview >= level).view(np.uint8))
     if count <= 1:
         return gray
     label = 1 + np.argmax(stats[1:, cv2.CC_STAT_AREA])
@@ -346,7 +353,7 @@ def strokes(ink):
     smaller than the largest. Raises `NoDigitError` when nothing stands out."""
     background, top = _levels(ink)
     ink = _stretched(ink, background, top)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats((ink > INK_THRESHOLD).view(np.uint8), connectivity=8)
+    count, labels, stats, _ = components((ink > INK_THRESHOLD).view(np.uint8))
     if count <= 1:
         raise NoDigitError(NO_DIGIT_MESSAGE)
     return ink, labels, stats, _not_specks(stats[1:, cv2.CC_STAT_AREA])
@@ -368,18 +375,20 @@ def digit_strokes(ink, margin):
     binary = cv2.copyMakeBorder(binary, 0, -height % factor, 0, -width % factor, cv2.BORDER_CONSTANT, value=0)
     # Each block's count of ink pixels.
     counts = shrink(binary, -(-max(height, width) // factor)) * (factor * factor)
-    count, labels, stats, _ = cv2.connectedComponentsWithStats((counts > 0.5).view(np.uint8), connectivity=8)
+    blocks = (counts > 0.5).view(np.uint8)
+    count, labels, stats, _ = components(blocks)
     if count <= 1:
         raise NoDigitError(NO_DIGIT_MESSAGE)
-    kept = _not_specks(np.bincount(labels.ravel(), weights=counts.ravel(), minlength=count)[1:])
+    if count == 2:
+        kept = np.array([False, True])  # One stroke, kept as it is.
+    else:
+        # Among several, the specks are told by their ink.
+        kept = _not_specks(np.bincount(labels.ravel(), weights=counts.ravel(), minlength=count)[1:])
     boxes = stats[kept]
     left, top_row = boxes[:, 0].min(), boxes[:, 1].min()
     right, bottom = (boxes[:, 0] + boxes[:, 2]).max(), (boxes[:, 1] + boxes[:, 3]).max()
-    blocks = cv2.resize(
-        kept[labels[top_row:bottom, left:right]].view(np.uint8),
-        ((right - left) * factor, (bottom - top_row) * factor),
-        interpolation=cv2.INTER_NEAREST,
-    )
+    blocks = blocks[top_row:bottom, left:right] if count == 2 else kept[labels[top_row:bottom, left:right]].view(np.uint8)
+    blocks = cv2.resize(blocks, ((right - left) * factor, (bottom - top_row) * factor), interpolation=cv2.INTER_NEAREST)
     # The kept blocks' box in full, and the margin around it, within the image.
     rows = slice(max(0, top_row * factor - margin), min(height, bottom * factor + margin))
     columns = slice(max(0, left * factor - margin), min(width, right * factor + margin))
@@ -390,6 +399,13 @@ def digit_strokes(ink, margin):
     within = cut[inner_top : inner_top + inner.shape[0], inner_left : inner_left + inner.shape[1]]
     inner[:] = (within > INK_THRESHOLD) & (blocks[: inner.shape[0], : inner.shape[1]] > 0)
     return cut, digit
+
+
+def components(binary):
+    """OpenCV's connected components with statistics of a uint8 image, 8-connected, by the
+    block-based algorithm (BBDT): on these images about three times faster than the default
+    at the statistics, with the same labels."""
+    return cv2.connectedComponentsWithStatsWithAlgorithm(binary, 8, cv2.CV_32S, cv2.CCL_BBDT)
 
 
 def _levels(ink):
@@ -407,7 +423,9 @@ def _levels(ink):
 
 
 def _stretched(ink, background, top):
-    return np.clip((ink - background) / (top - background), 0.0, 1.0, dtype=np.float32)
+    stretched = np.subtract(ink, background, dtype=np.float32)
+    stretched /= top - background
+    return np.clip(stretched, 0.0, 1.0, out=stretched)
 
 
 def _not_specks(areas):

@@ -27,14 +27,21 @@ MAX_PIXELS = 150_000_000
 NO_DIGIT_MESSAGE = "No digit found: the image is blank. Draw or upload a digit (0-9) first."
 
 
-def to_array(image, gray=False):
+def to_array(image, gray=False, eight_bit=False):
     """Read `image` into a float32 array in [0, 1] of shape (H, W) or (H, W, C), C in 1, 3, 4,
     shrunk to at most WORKING_SIZE on its longer side; with `gray`, colours (but not
-    transparency) are turned to gray levels."""
-    return read_image(image, gray=gray)[0]
+    transparency) are turned to gray levels. With `eight_bit`, an 8-bit image stays uint8
+    (0-255), for `floats` to turn only the part that is needed into floats."""
+    return read_image(image, gray=gray, eight_bit=eight_bit)[0]
 
 
-def read_image(image, size=WORKING_SIZE, gray=False):
+def floats(pixels):
+    """Gray levels in [0, 1] as float32: 8-bit ones scaled as `normalize_array` scales them,
+    floats as they are."""
+    return np.multiply(pixels, np.float32(1 / 255), dtype=np.float32) if pixels.dtype == np.uint8 else pixels
+
+
+def read_image(image, size=WORKING_SIZE, gray=False, eight_bit=False):
     """`to_array`, shrunk to at most `size`, and the longer side of the image as given."""
     if image is None:
         raise NoDigitError(NO_DIGIT_MESSAGE)
@@ -55,7 +62,7 @@ def read_image(image, size=WORKING_SIZE, gray=False):
             f"Cannot read an image from {type(image).__name__}; expected a numpy array, a PIL "
             "image, a file path, the bytes of an image file or a Gradio sketchpad dict."
         )
-    array = normalize_array(image, size, gray)
+    array = normalize_array(image, size, gray, eight_bit)
     return array, longest or max(image.shape[:2])
 
 
@@ -107,7 +114,7 @@ def _from_pil(image):
     return np.asarray(image.convert("RGB"))
 
 
-def normalize_array(array, longest=WORKING_SIZE, gray=False):
+def normalize_array(array, longest=WORKING_SIZE, gray=False, eight_bit=False):
     if array.dtype == bool:
         array = array.astype(np.uint8) * 255
     if not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
@@ -145,6 +152,8 @@ def normalize_array(array, longest=WORKING_SIZE, gray=False):
     if gray and array.ndim == 3 and array.shape[2] == 3:
         # Turned to gray in the image's own type: a third of the pixels to convert to floats.
         array = cv2.cvtColor(array, cv2.COLOR_RGB2GRAY)
+    if eight_bit and array.dtype == np.uint8:
+        return array
     scaled = np.multiply(array, np.float32(1 / full_scale), dtype=np.float32)
     # Integers below full scale need no clipping; floats may exceed 1 by rounding.
     return scaled if np.issubdtype(array.dtype, np.integer) else np.clip(scaled, 0.0, 1.0, out=scaled)
