@@ -14,6 +14,7 @@ import functools
 import time
 from dataclasses import dataclass
 
+import cv2
 import keras
 import numpy as np
 from keras import layers
@@ -74,7 +75,8 @@ def build_verifier(learning_rate=1e-3):
 def as_the_reader_sees(crop):
     """The (28, 28) input the reader makes of a piece of ink: a margin of background around
     it, as every digit image has, then centred as MNIST's digits are."""
-    return centre_digit(np.pad(crop, max(crop.shape) // 4))
+    margin = max(crop.shape) // 4
+    return centre_digit(cv2.copyMakeBorder(crop, margin, margin, margin, margin, cv2.BORDER_CONSTANT, value=0))
 
 
 def examples(images, count, rng):

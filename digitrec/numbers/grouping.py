@@ -85,12 +85,13 @@ def best_grouping(scores, left_out):
 def _apart(pieces):
     """For each boundary 0..len(pieces), whether the pieces before it and after it can be
     in different digits: no piece on one side is stacked over its part on the other."""
-    apart = [True]
-    for boundary in range(1, len(pieces)):
-        apart.append(not any(
-            _stacked(before.box, after.box) for before in pieces[:boundary] for after in pieces[boundary:]
-        ))
-    return apart + [True]
+    apart = [True] * (len(pieces) + 1)
+    for first, before in enumerate(pieces):
+        for second in range(first + 1, len(pieces)):
+            if _stacked(before.box, pieces[second].box):
+                # Pieces `first` and `second` are one digit's: no boundary between them.
+                apart[first + 1 : second + 1] = [False] * (second - first)
+    return apart
 
 
 def _stacked(box1, box2):

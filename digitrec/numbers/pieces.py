@@ -75,8 +75,12 @@ def without_ruled_lines(ink, threshold):
 
 def _long_rows(binary, length):
     """The pixels of horizontal runs of ink at least `length` long."""
-    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (max(3, round(length)), 1))
-    return cv2.morphologyEx(binary, cv2.MORPH_OPEN, kernel)
+    length = max(3, round(length))
+    # A row with fewer ink pixels than that has no such run: most pages have none, and the
+    # opening costs milliseconds.
+    if cv2.reduce(binary, 1, cv2.REDUCE_SUM, dtype=cv2.CV_32S).max() < length:
+        return np.zeros_like(binary)
+    return cv2.morphologyEx(binary, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (length, 1)))
 
 
 def cut_into_pieces(ink, labels, stats, kept, height):
@@ -132,4 +136,4 @@ def crop(ink, labels, pieces):
     for piece in pieces:
         start, end = max(piece.start, left) - left, min(piece.end, right) - left
         own[:, start:end] |= window[:, start:end] == piece.label
-    return np.where(own, ink[top:bottom, left:right], 0.0).astype(np.float32)
+    return ink[top:bottom, left:right] * own
