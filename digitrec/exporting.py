@@ -3,6 +3,7 @@ onnxruntime-web) and LiteRT (Android, iOS, microcontrollers), each with a JSON c
 what the model takes and gives."""
 
 import datetime
+import hashlib
 import json
 import warnings
 from pathlib import Path
@@ -11,6 +12,7 @@ import numpy as np
 
 from digitrec import models
 from digitrec.errors import ModelFileError
+from digitrec.paths import WEB_MODELS_DIR
 
 # Each format's file suffix.
 FORMATS = {"onnx": ".onnx", "litert": ".tflite"}
@@ -63,6 +65,21 @@ def export(model, format, out_dir):
     }
     card_path(out).write_text(json.dumps(card, indent=2) + "\n")
     return out
+
+
+def onnx_twin(source):
+    """The ONNX export of the .keras file `source`, beside it or in web/models/, whose card
+    says it was exported from exactly these bytes; None when there is none (a model trained
+    since, or never exported)."""
+    source = Path(source)
+    digest = None
+    for candidate in (source.with_suffix(".onnx"), WEB_MODELS_DIR / f"{source.stem}.onnx"):
+        if not (candidate.is_file() and card_path(candidate).is_file()):
+            continue
+        digest = digest or hashlib.sha256(source.read_bytes()).hexdigest()
+        if json.loads(card_path(candidate).read_text()).get("source", {}).get("sha256") == digest:
+            return candidate
+    return None
 
 
 def card_path(path):

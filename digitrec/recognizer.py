@@ -1,6 +1,7 @@
 """Recognizing digits in images with a trained model."""
 
 import functools
+import os
 
 import numpy as np
 
@@ -10,28 +11,42 @@ from digitrec.preprocessing import preprocess
 
 # Images are run through the network this many at a time in `predict_batch`.
 BATCH_SIZE = 1024
+
+
 class Recognizer:
     """A trained network with the preprocessing that turns people's images into its input."""
 
-    def __init__(self, network, name, card=None):
-        import tensorflow as tf
-
+    def __init__(self, network, name, card=None, exported=None):
         self.network = network
         self.name = name
         self.card = card or {}
         self._input_shape = tuple(network.input_shape[1:])
+        # The same network exported to ONNX, when it is, runs in onnxruntime: on these 2-core
+        # machines a single image through the CNN in 0.16 ms instead of 1.2, and 28 (a number's
+        # candidate digits) in 4.4 ms instead of 10. Gradients (explanations) stay in Keras.
+        self.runtime = "onnxruntime" if exported is not None else "tensorflow"
+        if exported is not None:
+            self._run_many = self._run_one = exported.probabilities
+        else:
+            self._run_many, self._run_one = self._tensorflow(network)
+        # The first calls trace and compile; pay for them now, not on a user's request.
+        self.probabilities(np.zeros((1, 28, 28), np.float32))
+        self.probabilities(np.zeros((2, 28, 28), np.float32))
+        self._explainer = None
+
+    def _tensorflow(self, network):
+        """The network's calls for a batch and for one image, as TensorFlow graphs."""
+        import tensorflow as tf
+
         # A graph with a fixed signature runs a single image in a fraction of a millisecond,
         # where calling the model eagerly takes milliseconds and `model.predict` tens of them.
         # One image at a time, as the app asks, the graph is also compiled whole by XLA for
         # its one shape: a quarter faster again for the CNN.
         call = lambda batch: network(batch, training=False)
         spec = lambda size: [tf.TensorSpec((size, *self._input_shape), tf.float32)]
-        self._forward = tf.function(call, input_signature=spec(None))
-        self._forward_one = tf.function(call, input_signature=spec(1), jit_compile=True)
-        # The first calls trace and compile; pay for them now, not on a user's request.
-        self.probabilities(np.zeros((1, 28, 28), np.float32))
-        self.probabilities(np.zeros((2, 28, 28), np.float32))
-        self._explainer = None
+        many = tf.function(call, input_signature=spec(None))
+        one = tf.function(call, input_signature=spec(1), jit_compile=True)
+        return (lambda batch: many(batch).numpy()), (lambda batch: one(batch).numpy())
 
     @property
     def version(self):
@@ -46,11 +61,8 @@ class Recognizer:
         """Class probabilities, (N, 10), for preprocessed (N, 28, 28) images."""
         batch = np.asarray(batch, np.float32).reshape((-1, *self._input_shape))
         if len(batch) == 1:
-            return self._forward_one(batch).numpy()
-        chunks = [
-            self._forward(batch[start : start + BATCH_SIZE]).numpy()
-            for start in range(0, len(batch), BATCH_SIZE)
-        ]
+            return self._run_one(batch)
+        chunks = [self._run_many(batch[start : start + BATCH_SIZE]) for start in range(0, len(batch), BATCH_SIZE)]
         return np.concatenate(chunks) if chunks else np.zeros((0, 10), np.float32)
 
     def predict(self, image):
@@ -108,7 +120,7 @@ class Recognizer:
 
 def load_recognizer(model=None):
     """Load "mlp", "cnn" or a `.keras` path; with no argument, the best model shipped."""
-    from digitrec import models
+    from digitrec import exporting, models
     from digitrec.errors import ModelFileError
 
     if model is None:
@@ -125,7 +137,10 @@ def load_recognizer(model=None):
         )
     path = models.model_path(model)
     name = str(model) if str(model) in models.SHIPPED else path.stem
-    return Recognizer(models.load(model), name, models.read_card(path))
+    network = models.load(model)
+    # DIGITREC_RUNTIME=tensorflow runs the Keras network itself even where an export exists.
+    twin = None if os.environ.get("DIGITREC_RUNTIME") == "tensorflow" else exporting.onnx_twin(path)
+    return Recognizer(network, name, models.read_card(path), exporting.ExportedModel(twin) if twin else None)
 
 
 def load_shipped():

@@ -1,3 +1,5 @@
+import json
+
 import numpy as np
 import pytest
 
@@ -107,14 +109,36 @@ def test_few_mnist_answers_are_unsure(mlp, test_set):
     assert wrong_when_unsure > 5 * np.mean(wrong)
 
 
+@pytest.mark.parametrize("runtime", ["onnxruntime", "tensorflow"])
 @pytest.mark.parametrize("model", ["mlp", "cnn"])
-def test_fast_path_gives_the_plain_keras_probabilities(model, test_set):
+def test_fast_path_gives_the_plain_keras_probabilities(model, runtime, test_set, monkeypatch):
     from digitrec.data import scale
 
+    if runtime == "tensorflow":
+        monkeypatch.setenv("DIGITREC_RUNTIME", "tensorflow")
     recognizer = digitrec.load_recognizer(model)
+    # The shipped models run through their ONNX export in web/models unless told otherwise.
+    assert recognizer.runtime == runtime
     images = scale(test_set[0])
     plain = recognizer.network.predict(images, batch_size=1000, verbose=0)
     np.testing.assert_allclose(recognizer.probabilities(images), plain, atol=1e-5)
     # One image at a time, through the graph XLA compiled for that shape.
     singles = np.concatenate([recognizer.probabilities(image[None]) for image in images[:500]])
     np.testing.assert_allclose(singles, plain[:500], atol=1e-5)
+
+
+def test_an_export_of_other_weights_is_not_run(tmp_path):
+    import shutil
+
+    from digitrec.paths import MODELS_DIR, WEB_MODELS_DIR
+
+    shutil.copy(MODELS_DIR / "mlp.keras", tmp_path / "mine.keras")
+    shutil.copy(WEB_MODELS_DIR / "mlp.onnx", tmp_path / "mine.onnx")
+    card = json.loads((WEB_MODELS_DIR / "mlp.onnx.json").read_text())
+    (tmp_path / "mine.onnx.json").write_text(json.dumps(card))
+    # Exported from these very bytes: run in onnxruntime.
+    assert digitrec.load_recognizer(tmp_path / "mine.keras").runtime == "onnxruntime"
+    # Retrained since (the card names other bytes): the Keras network itself runs.
+    card["source"]["sha256"] = "0" * 64
+    (tmp_path / "mine.onnx.json").write_text(json.dumps(card))
+    assert digitrec.load_recognizer(tmp_path / "mine.keras").runtime == "tensorflow"
