@@ -29,13 +29,16 @@ notebook: $(READY)
 	$(BIN)/jupyter notebook main.ipynb
 
 # The in-browser page: onnxruntime-web from npm (web/package-lock.json), its runtime files
-# and the shipped models as ONNX copied into web/, where they are committed.
+# and the shipped models as ONNX copied into web/, where they are committed. The package
+# runs those exports too (and the number reader's verifier's, in models/) while their cards
+# name the shipped .keras files' bytes: run this again after training.
 ORT_DIST := web/node_modules/onnxruntime-web/dist
 web: $(READY)
 	cd web && npm ci --no-audit --no-fund
 	mkdir -p web/vendor
 	cp $(ORT_DIST)/ort.wasm.min.mjs $(ORT_DIST)/ort-wasm-simd-threaded.mjs $(ORT_DIST)/ort-wasm-simd-threaded.wasm web/vendor/
 	$(BIN)/python -m digitrec export --format onnx --out web/models
+	$(BIN)/python -m digitrec export --model verifier --format onnx --out models
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -5,6 +5,7 @@ what the model takes and gives."""
 import datetime
 import hashlib
 import json
+import os
 import warnings
 from pathlib import Path
 
@@ -28,6 +29,8 @@ INPUT = {
 }
 OUTPUT = {"name": OUTPUT_NAME, "shape": ["batch", 10], "dtype": "float32", "meaning": "probability of each label, summing to 1"}
 LABELS = [str(digit) for digit in range(10)]
+# The number reader's verifier gives one probability instead.
+VERIFIER_OUTPUT = {"name": OUTPUT_NAME, "shape": ["batch", 1], "dtype": "float32", "meaning": "probability that the image is one whole digit"}
 
 
 def export(model, format, out_dir):
@@ -38,8 +41,12 @@ def export(model, format, out_dir):
 
     if format not in FORMATS:
         raise ValueError(f"Unknown export format {format!r}; choose one of {', '.join(FORMATS)}.")
-    network = models.load(model)
-    source = models.model_path(model)
+    if model == "verifier":
+        from digitrec.verifier import VERIFIER_PATH
+
+        source, network = VERIFIER_PATH, keras.models.load_model(VERIFIER_PATH, safe_mode=True)
+    else:
+        source, network = models.model_path(model), models.load(model)
     out = Path(out_dir) / f"{source.stem}{FORMATS[format]}"
     out.parent.mkdir(parents=True, exist_ok=True)
     signature = [tf.TensorSpec((None, 28, 28), tf.float32, name=INPUT_NAME)]
@@ -57,8 +64,8 @@ def export(model, format, out_dir):
         "file": out.name,
         "bytes": out.stat().st_size,
         "input": INPUT,
-        "output": OUTPUT,
-        "labels": LABELS,
+        "output": VERIFIER_OUTPUT if model == "verifier" else OUTPUT,
+        "labels": None if model == "verifier" else LABELS,
         "source": models.describe(source),
         "exported": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "tools": tools,
@@ -80,6 +87,15 @@ def onnx_twin(source):
         if json.loads(card_path(candidate).read_text()).get("source", {}).get("sha256") == digest:
             return candidate
     return None
+
+
+def runner(source):
+    """The `ExportedModel` of the .keras file `source` (its `onnx_twin`), to run in its place;
+    None when it has none, or when DIGITREC_RUNTIME=tensorflow asks for Keras itself."""
+    if os.environ.get("DIGITREC_RUNTIME") == "tensorflow":
+        return None
+    twin = onnx_twin(source)
+    return ExportedModel(twin) if twin else None
 
 
 def card_path(path):

@@ -1,7 +1,6 @@
 """Recognizing digits in images with a trained model."""
 
 import functools
-import os
 
 import numpy as np
 
@@ -137,10 +136,7 @@ def load_recognizer(model=None):
         )
     path = models.model_path(model)
     name = str(model) if str(model) in models.SHIPPED else path.stem
-    network = models.load(model)
-    # DIGITREC_RUNTIME=tensorflow runs the Keras network itself even where an export exists.
-    twin = None if os.environ.get("DIGITREC_RUNTIME") == "tensorflow" else exporting.onnx_twin(path)
-    return Recognizer(network, name, models.read_card(path), exporting.ExportedModel(twin) if twin else None)
+    return Recognizer(models.load(model), name, models.read_card(path), exporting.runner(path))
 
 
 def load_shipped():

@@ -179,6 +179,19 @@ def test_the_shipped_verifier_tells_whole_digits_from_pieces_of_test_digits(test
     assert (told == (whole == 1)).mean() >= 0.9
 
 
+def test_the_verifiers_onnx_export_gives_the_keras_networks_answers(test_set, monkeypatch):
+    from digitrec.exporting import runner
+    from digitrec.verifier import VERIFIER_PATH, examples, load_verifier
+
+    inputs, _ = examples(test_set[0], 300, np.random.default_rng(4))
+    assert runner(VERIFIER_PATH) is not None  # models/verifier.onnx, from these weights.
+    exported = load_verifier()
+    monkeypatch.setenv("DIGITREC_RUNTIME", "tensorflow")
+    keras_answers = load_verifier()(inputs)
+    assert 0.1 < (keras_answers > 0.5).mean() < 0.9
+    np.testing.assert_allclose(exported(inputs), keras_answers, atol=1e-5)
+
+
 def test_the_verifier_trains_and_saves_its_card(tmp_path, mnist):
     from digitrec.verifier import VerifierConfig, load_verifier, train
 
