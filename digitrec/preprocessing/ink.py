@@ -206,6 +206,7 @@ def _dark_on_light(gray, border):
     disagree, a clear minority wins.
     """
     background = _median(border)
+    # The darkest and lightest levels in [0, 1], as `floats` gives them for an 8-bit image.
     low, high = (float(level) for level in floats(np.array(cv2.minMaxLoc(gray)[:2], gray.dtype)))
     by_border = background - low > high - background
     sample = floats(_sample(gray))
