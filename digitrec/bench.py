@@ -255,7 +255,8 @@ def numbers(model_names, count, seed):
     """Numbers of 2 to 6 test digits (MNIST's, and UNIPEN's test writers' when
     `DIGITREC_UNIPEN` is set), spaced, tight or with one pair touching, slanted, as written or
     redrawn with another pen, half on a paper photo and half on a wide sketchpad, read whole;
-    and the time for six digits on a 1600x400 sketchpad."""
+    spaced numbers on ruled and on grid paper, as on forms; and the time for six digits on a
+    1600x400 sketchpad."""
     from digitrec.data import load_unipen, scale, unipen_path
 
     _, mnist_test = load_mnist()
@@ -281,6 +282,13 @@ def numbers(model_names, count, seed):
                         inputs.append((text, _on_paper(page, rng) if len(inputs) % 2 else _on_sketchpad(page)))
                 cells = [cell for recognizer in recognizers.values() for cell in _read_numbers(recognizer, inputs)[:2]]
                 print(f"| {source} | {band} | {pen_name} | " + " | ".join(cells) + " |", flush=True)
+    print("\n| digits | paper (spaced, as written) | " + " | ".join(f"{n}: whole number right | {n}: digits right" for n in recognizers) + " |")
+    print("|" + " --- |" * (2 + 2 * len(recognizers)))
+    for source, (images, labels) in sources.items():
+        for paper, on_paper in (("ruled, a line under the digits", _on_ruled_paper), ("printed grid, noisy", _on_grid_paper)):
+            inputs = [(text, on_paper(page, rng)) for text, page in (_number(images, labels, rng, "spaced", False) for _ in range(count))]
+            cells = [cell for recognizer in recognizers.values() for cell in _read_numbers(recognizer, inputs)[:2]]
+            print(f"| {source} | {paper} | " + " | ".join(cells) + " |", flush=True)
     images, labels = mnist_test
     inputs = []
     while len(inputs) < count:
@@ -323,6 +331,34 @@ def _on_paper(page, rng):
     """Dark ink on slightly gray paper with sensor noise, as an RGB photo."""
     paper = 235 - page.astype(np.float32) * (200 / 255) + rng.normal(0, 4, page.shape)
     return cv2.cvtColor(paper.clip(0, 255).astype(np.uint8), cv2.COLOR_GRAY2RGB)
+
+
+def _on_ruled_paper(page, rng):
+    """The number written on ruled paper, as on a form: gray lines across the page 50 to 80
+    pixels apart, and one, darker, through the digits' feet; an RGB photo."""
+    height, width = page.shape
+    paper = np.full(page.shape, 240.0, np.float32)
+    bottom = cv2.boundingRect(page)[1] + cv2.boundingRect(page)[3]
+    for row in range((bottom + int(rng.integers(-4, 3))) % 40, height, int(rng.integers(50, 80))):
+        cv2.line(paper, (0, row), (width, row), float(rng.integers(120, 190)), int(rng.integers(1, 3)))
+    under = bottom - int(rng.integers(0, 5))
+    cv2.line(paper, (0, under), (width, under), 130.0, 2)
+    return _inked(paper, page)
+
+
+def _on_grid_paper(page, rng):
+    """The number written on paper printed with a faint grid (8 to 15 pixels), with noise."""
+    paper = np.full(page.shape, 240.0, np.float32)
+    step = int(rng.integers(8, 16))
+    paper[::step, :] -= 35
+    paper[:, ::step] -= 35
+    return _inked(paper + rng.normal(0, 6, page.shape).astype(np.float32), page)
+
+
+def _inked(paper, page):
+    """Dark ink (level 30) laid on a gray `paper` where `page` (white ink on black) has it."""
+    ink = page.astype(np.float32) / 255
+    return cv2.cvtColor((paper * (1 - ink) + 30 * ink).clip(0, 255).astype(np.uint8), cv2.COLOR_GRAY2RGB)
 
 
 def _on_sketchpad(page):

@@ -26,3 +26,16 @@ def test_explain_table_has_each_model_and_its_ratio(capsys):
     ranked, random, ratio = (float(cell.rstrip("x")) for cell in row.strip("| ").split(" | ")[1:4])
     assert ranked > 2 * random > 0
     assert ratio == pytest.approx(ranked / random, abs=0.1)
+
+
+def test_numbers_table_reads_each_band_pen_and_paper(capsys):
+    bench.main(["numbers", "--models", "mlp", "--count", "4"])
+    out = capsys.readouterr().out
+    rows = [line.strip("| ").split(" | ") for line in out.splitlines() if line.startswith("| MNIST test |")]
+    # Three gap bands by two pens, then ruled and grid paper.
+    assert [row[1] for row in rows[:6:2]] == ["spaced", "tight", "one pair touching"]
+    assert [row[1] for row in rows[6:]] == ["ruled, a line under the digits", "printed grid, noisy"]
+    # Spaced digits as written are read nearly whole, on plain paper and on a form.
+    digits_right = lambda row: float(row[-1].rstrip("%"))
+    assert digits_right(rows[0]) >= 75 and digits_right(rows[6]) >= 75 and digits_right(rows[7]) >= 75
+    assert re.search(r"1600x400 sketchpad: mlp \d+ ms", out)
