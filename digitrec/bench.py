@@ -338,7 +338,8 @@ def _on_ruled_paper(page, rng):
     pixels apart, and one, darker, through the digits' feet; an RGB photo."""
     height, width = page.shape
     paper = np.full(page.shape, 240.0, np.float32)
-    bottom = cv2.boundingRect(page)[1] + cv2.boundingRect(page)[3]
+    _, top, _, tall = cv2.boundingRect(page)
+    bottom = top + tall
     for row in range((bottom + int(rng.integers(-4, 3))) % 40, height, int(rng.integers(50, 80))):
         cv2.line(paper, (0, row), (width, row), float(rng.integers(120, 190)), int(rng.integers(1, 3)))
     under = bottom - int(rng.integers(0, 5))

@@ -59,13 +59,14 @@ def without_ruled_lines(ink, threshold):
         rest = components(binary & (1 - lines))[2]
         tallest = int(rest[1:, cv2.CC_STAT_HEIGHT].max()) if len(rest) > 1 else 0
         lines = _long_rows(binary, max(RULED_LINE_LENGTH * width, LINE_OVER_DIGITS * tallest))
-    thickest = int(lines.sum(axis=0).max()) if lines.any() else 0
+    per_column = lines.sum(axis=0)
+    thickest = int(per_column.max())
     if not thickest or thickest > RULED_LINE_THICKNESS * width:
         return ink
     # Where a stroke comes down to a line and goes on below it, it crosses it: bridge the
     # line's rows there, as the writer's pen did.
     rest = binary & (1 - lines)
-    thickness = max(1, int(np.median(lines.sum(axis=0)[lines.any(axis=0)])))
+    thickness = max(1, int(np.median(per_column[per_column > 0])))
     crossing = cv2.morphologyEx(rest, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (1, thickness + 3)))
     removed = lines.astype(bool) & ~crossing.astype(bool)
     # The lines' soft edges go with them.
