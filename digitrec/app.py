@@ -248,7 +248,7 @@ def draw_tab(answer):
         except ValueError as error:
             return None, str(error), None, None, "", "draw"
         shown = enlarge(prediction.processed), answer.explained(model, prediction), answer.answered_by(model)
-        return prediction.label(), prediction.text(), *shown, "draw"
+        return prediction.confidences(), prediction.text(), *shown, "draw"
 
     def redraw(source, value, model):
         return draw(value, model)[:5] if source == "draw" else (gr.skip(),) * 5
@@ -290,7 +290,7 @@ def upload_tab(answer):
         seen[image["path"], model] = prediction
         while len(seen) > SEEN_UPLOADS:
             seen.popitem(last=False)
-        return prediction.label(), prediction.text()
+        return prediction.confidences(), prediction.text()
 
     def show(image, model):
         prediction = seen.get((image.get("path"), model)) if isinstance(image, dict) else None

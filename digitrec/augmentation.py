@@ -160,7 +160,8 @@ def redraw(strokes, rng, augmentation):
 
 
 class WriterBatches(keras.utils.PyDataset):
-    """Shuffled training batches of (images, one-hot labels), every image varied afresh.
+    """Shuffled training batches of (images, one-hot labels over `classes`), every image
+    varied afresh.
 
     `strokes`, when given, holds for each image its pen strokes or None. `teacher`, when
     given, holds for each image a trained model's probabilities, which are mixed into its
@@ -172,12 +173,12 @@ class WriterBatches(keras.utils.PyDataset):
     """
 
     def __init__(self, images, labels, batch_size, augmentation, seed, strokes=None,
-                 teacher=None, teacher_share=0.0, temperature=1.0, **kwargs):
+                 teacher=None, teacher_share=0.0, temperature=1.0, classes=10, **kwargs):
         super().__init__(**kwargs)
         self.images, self.labels = images, np.asarray(labels)
         self.batch_size, self.augmentation, self.seed = batch_size, augmentation, seed
         self.strokes = strokes
-        self.targets = keras.utils.to_categorical(self.labels, 10).astype(np.float32)
+        self.targets = keras.utils.to_categorical(self.labels, classes).astype(np.float32)
         if teacher is not None and teacher_share > 0:
             soft = np.asarray(teacher, np.float64) ** (1.0 / temperature)
             soft /= soft.sum(axis=1, keepdims=True)

@@ -27,6 +27,8 @@ def train_command(args):
         f"saved {out}: test accuracy {card['test_accuracy']:.2%}, loss {card['test_loss']:.4f}, "
         f"{card['epochs_run']} epochs (best {card['best_epoch']}) in {card['training_seconds']:.0f} s"
     )
+    if "alnum_test" in card:
+        print("test splits: " + ", ".join(f"{key} {value}" for key, value in card["alnum_test"].items()))
     if args.plots:
         for path in save_figures({"training_curves": plot_history(result.history)}, args.plots):
             print(f"wrote {path}")
@@ -220,7 +222,7 @@ def parser():
     commands = main.add_subparsers(dest="command", required=True)
 
     train = commands.add_parser("train", help="train a model and save it with its card")
-    train.add_argument("--model", default=defaults.model, choices=["mlp", "cnn", "verifier"], help="which network: the dense mlp, the cnn, or the number reader's one-digit verifier (default: %(default)s)")
+    train.add_argument("--model", default=defaults.model, choices=["mlp", "cnn", "alnum", "verifier"], help="which network: the dense mlp, the cnn, the alnum cnn for letters and digits, or the number reader's one-digit verifier (default: %(default)s)")
     train.add_argument("--epochs", type=int, help=f"most epochs; early stopping may end sooner {per_model('epochs')}")
     train.add_argument("--batch-size", type=int, help=f"images per training step {per_model('batch_size')}")
     train.add_argument("--learning-rate", type=float, help=f"Adam's initial rate {per_model('learning_rate')}")

@@ -119,6 +119,36 @@ def load_unipen_strokes(split, path=None):
     return digits_strokes, arrays["y"][chosen]
 
 
+# UNIPEN's letters, from the same project and writers: A-Z are labels 0-25, a-z 26-51.
+LETTERS_ENV = "DIGITREC_UNIPEN_LETTERS"
+
+
+def letters_path(path=None, digits=None):
+    """The UNIPEN letters file: `path`, else what `DIGITREC_UNIPEN_LETTERS` names, else
+    unipen_letters.npz beside the digits file (`digits` or the one `unipen_path` names);
+    None when none is named."""
+    path = path or os.environ.get(LETTERS_ENV)
+    if path:
+        return Path(path).expanduser()
+    digits = digits or unipen_path()
+    return digits.with_name("unipen_letters.npz") if digits else None
+
+
+def load_unipen_letters(split, path=None):
+    """One writer-disjoint split of the UNIPEN letters as `(images, labels)`: uint8 (N, 28, 28)
+    white on black in MNIST's framing, and int64 labels, 0-25 for A-Z and 26-51 for a-z."""
+    code = SPLITS[_checked(split)]
+    path = letters_path(path)
+    if path is None:
+        raise DatasetError(
+            f"No UNIPEN letters file given: point {LETTERS_ENV} at unipen_letters.npz (or "
+            f"{UNIPEN_ENV} at unipen_digits.npz, with the letters file beside it)."
+        )
+    arrays = _unipen_arrays(path, ("x", "y"))
+    chosen = arrays["split"] == code
+    return arrays["x"][chosen], arrays["y"][chosen]
+
+
 def _checked(split):
     if split not in SPLITS:
         raise ValueError(f"Unknown UNIPEN split {split!r}; expected one of {sorted(SPLITS)}.")

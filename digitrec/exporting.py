@@ -13,6 +13,7 @@ import numpy as np
 
 from digitrec import models
 from digitrec.errors import ModelFileError
+from digitrec.labels import classes_for
 from digitrec.paths import WEB_MODELS_DIR
 
 # Each format's file suffix.
@@ -27,8 +28,10 @@ INPUT = {
     "scaling": "white digit on black, 0.0 to 1.0, fitted in 20x20 and centred by mass in 28x28: "
     "what digitrec.preprocess returns",
 }
-OUTPUT = {"name": OUTPUT_NAME, "shape": ["batch", 10], "dtype": "float32", "meaning": "probability of each label, summing to 1"}
-LABELS = [str(digit) for digit in range(10)]
+def output(classes):
+    """What a classifier's export gives: one probability per label."""
+    return {"name": OUTPUT_NAME, "shape": ["batch", len(classes)], "dtype": "float32", "meaning": "probability of each label, summing to 1"}
+
 # The number reader's verifier gives one probability instead.
 VERIFIER_OUTPUT = {"name": OUTPUT_NAME, "shape": ["batch", 1], "dtype": "float32", "meaning": "probability that the image is one whole digit"}
 
@@ -47,6 +50,7 @@ def export(model, format, out_dir):
         source, network = VERIFIER_PATH, keras.models.load_model(VERIFIER_PATH, safe_mode=True)
     else:
         source, network = models.model_path(model), models.load(model)
+    classes = classes_for(network.output_shape[-1]) if model != "verifier" else None
     out = Path(out_dir) / f"{source.stem}{FORMATS[format]}"
     out.parent.mkdir(parents=True, exist_ok=True)
     signature = [tf.TensorSpec((None, 28, 28), tf.float32, name=INPUT_NAME)]
@@ -64,8 +68,8 @@ def export(model, format, out_dir):
         "file": out.name,
         "bytes": out.stat().st_size,
         "input": INPUT,
-        "output": VERIFIER_OUTPUT if model == "verifier" else OUTPUT,
-        "labels": None if model == "verifier" else LABELS,
+        "output": VERIFIER_OUTPUT if model == "verifier" else output(classes),
+        "labels": None if model == "verifier" else list(classes),
         "source": models.describe(source),
         "exported": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "tools": tools,
@@ -148,5 +152,5 @@ class ExportedModel:
             raise ModelFileError(f"{path} is neither an .onnx nor a .tflite model.")
 
     def probabilities(self, batch):
-        """(N, 10) probabilities for a batch of (N, 28, 28) preprocessed digits."""
+        """(N, classes) probabilities for a batch of (N, 28, 28) preprocessed images."""
         return np.asarray(self._run(np.asarray(batch, np.float32).reshape(-1, 28, 28)))

@@ -8,10 +8,13 @@ import keras
 from keras import layers
 
 from digitrec.errors import ModelFileError
+from digitrec.labels import ALPHANUMERIC, DIGITS
 from digitrec.paths import MODELS_DIR
 
 # The models the package ships, best first: a bare `load_recognizer()` takes the first found.
+# The alphanumeric model reads letters too, so it is never the default digit reader.
 SHIPPED = ("cnn", "mlp")
+ALNUM = "alnum"
 
 
 def compiled(model, learning_rate, ema=0.0):
@@ -43,7 +46,7 @@ def build_mlp(learning_rate=1e-3, ema=0.0):
     return compiled(model, learning_rate, ema)
 
 
-def build_cnn(learning_rate=1e-3, ema=0.0):
+def build_cnn(learning_rate=1e-3, ema=0.0, classes=DIGITS, name="cnn"):
     """The upgrade the user's documents name: convolutions with batch normalization, pooling
     and dropout, then a dense layer with dropout; Adam and categorical crossentropy as before.
 
@@ -78,18 +81,24 @@ def build_cnn(learning_rate=1e-3, ema=0.0):
             layers.BatchNormalization(),
             layers.Activation("relu"),
             layers.Dropout(0.4),
-            layers.Dense(10, activation="softmax", name="digit"),
+            layers.Dense(len(classes), activation="softmax", name="digit" if classes == DIGITS else "character"),
         ],
-        name="cnn",
+        name=name,
     )
     return compiled(model, learning_rate, ema)
 
 
-BUILDERS = {"mlp": build_mlp, "cnn": build_cnn}
+def build_alnum(learning_rate=1e-3, ema=0.0):
+    """The CNN with an output for each digit and letter: the same layers, so that it can start
+    from the digit CNN's trained weights."""
+    return build_cnn(learning_rate, ema, classes=ALPHANUMERIC, name=ALNUM)
+
+
+BUILDERS = {"mlp": build_mlp, "cnn": build_cnn, ALNUM: build_alnum}
 
 
 def model_path(model):
-    """Resolve "mlp", "cnn" or a path to a `.keras` file."""
+    """Resolve "mlp", "cnn", "alnum" or a path to a `.keras` file."""
     if str(model) in BUILDERS or str(model) in SHIPPED:
         return MODELS_DIR / f"{model}.keras"
     return Path(model).expanduser()
@@ -143,9 +152,9 @@ def load(model):
         raise ModelFileError(f"Model file {path} could not be loaded: {error}") from error
     input_shape = tuple(network.input_shape[1:])
     output_shape = tuple(network.output_shape[1:])
-    if input_shape not in ((28, 28), (28, 28, 1), (784,)) or output_shape != (10,):
+    if input_shape not in ((28, 28), (28, 28, 1), (784,)) or output_shape not in ((10,), (62,)):
         raise ModelFileError(
-            f"Model file {path} maps {input_shape} to {output_shape}; a digit model "
-            "takes a 28x28 image and gives 10 class probabilities."
+            f"Model file {path} maps {input_shape} to {output_shape}; a model here takes a "
+            "28x28 image and gives 10 digit probabilities (or 62, digits and letters)."
         )
     return network

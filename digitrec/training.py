@@ -17,7 +17,9 @@ from digitrec.augmentation import Augmentation, WriterBatches
 
 @dataclass
 class TrainConfig:
-    model: str = "mlp"  # "mlp" is the user's dense network, "cnn" the convolutional one.
+    # "mlp" is the user's dense network, "cnn" the convolutional one, "alnum" the CNN that reads
+    # letters too (trained on UNIPEN's letters as well).
+    model: str = "mlp"
     epochs: int = 60  # An upper bound: early stopping usually ends the run sooner.
     batch_size: int = 128  # Small enough for a good minimum, large enough to be quick on a CPU.
     learning_rate: float = 1e-3  # Adam's default, for the first epoch.
@@ -75,6 +77,12 @@ RECIPES = {
         "teacher": "cnn", "teacher_share": 0.8, "temperature": 3.0,
     },
     "cnn": {"epochs": 32, "patience": 32, "learning_rate_decay": 0.9, "validation_size": 0, "ema": 0.999},
+    # The letters model starts from the digit CNN's layers (all but its output), which already
+    # know strokes, loops and writer variety; its own schedule, averaged like the CNN's.
+    "alnum": {
+        "epochs": 12, "patience": 12, "learning_rate": 1e-3, "learning_rate_decay": 0.8, "validation_size": 0,
+        "ema": 0.999, "init": "cnn", "unipen_repeats": 2,
+    },
 }
 # A run that starts from trained weights (`init`) needs fewer epochs, from a lower rate.
 CONTINUED = {
@@ -87,7 +95,7 @@ def default_config(model="mlp", **overrides):
     """The training recipe for `model`, with any field overridden."""
     if model not in RECIPES:
         raise ValueError(f"Unknown model {model!r}; expected one of {sorted(RECIPES)}.")
-    continued = CONTINUED[model] if overrides.get("init") else {}
+    continued = CONTINUED.get(model, {}) if overrides.get("init") else {}
     return TrainConfig(model=model, **{**RECIPES[model], **continued, **overrides})
 
 
@@ -117,6 +125,8 @@ def training_data(config, data):
     MNIST's training images but the held-out last `validation_size`, and UNIPEN's training
     writers, each with its pen strokes (None for MNIST's, which has none); the held-out MNIST
     images and UNIPEN's validation writers to validate on. UNIPEN's test writers never enter.
+    The letters model also gets UNIPEN's letters (labels 10-61, after the digits), split the
+    same way.
     """
     (x_train, y_train), _ = data
     split = len(x_train) - config.validation_size
@@ -132,6 +142,18 @@ def training_data(config, data):
         x_validation, y_validation = mnist.load_unipen("validation", unipen)
         x_val.append(x_validation)
         y_val.append(y_validation)
+    if config.model == models.ALNUM:
+        if unipen is None:
+            raise ValueError("The letters model trains on UNIPEN's letters: set DIGITREC_UNIPEN or --unipen.")
+        digits = len(models.DIGITS)
+        letters = mnist.letters_path(digits=unipen)
+        x_letters, y_letters = mnist.load_unipen_letters("train", letters)
+        images.append(x_letters)
+        labels.append(y_letters + digits)
+        strokes += [None] * len(x_letters)
+        x_validation, y_validation = mnist.load_unipen_letters("validation", letters)
+        x_val.append(x_validation)
+        y_val.append(y_validation + digits)
     return (np.concatenate(images), np.concatenate(labels), strokes), (np.concatenate(x_val), np.concatenate(y_val))
 
 
@@ -160,14 +182,15 @@ def train(config=None, data=None, out=None, verbose="auto"):
     tf.config.experimental.enable_op_determinism()
 
     (x_fit, y_fit, strokes), (x_val, y_val) = training_data(config, data)
+    classes = len(models.ALPHANUMERIC if config.model == models.ALNUM else models.DIGITS)
     teacher = None
     if config.teacher and config.teacher_share > 0:
         teacher = models.load(config.teacher).predict(mnist.scale(x_fit), batch_size=1024, verbose=0)
     batches = WriterBatches(
         x_fit, y_fit, config.batch_size, config.augmentation, config.seed, strokes=strokes,
-        teacher=teacher, teacher_share=config.teacher_share, temperature=config.temperature,
+        teacher=teacher, teacher_share=config.teacher_share, temperature=config.temperature, classes=classes,
     )
-    validation = (mnist.scale(x_val), keras.utils.to_categorical(y_val, 10)) if len(x_val) else None
+    validation = (mnist.scale(x_val), keras.utils.to_categorical(y_val, classes)) if len(x_val) else None
 
     strategy = distribution(config.strategy)
     with strategy.scope():
@@ -176,7 +199,7 @@ def train(config=None, data=None, out=None, verbose="auto"):
         ema = min(config.ema, 1 - 10 / (len(batches) * config.epochs)) if config.ema else 0.0
         model = models.BUILDERS[config.model](learning_rate=config.learning_rate, ema=max(ema, 0.0))
         if config.init:
-            model.set_weights(models.load(config.init).get_weights())
+            start_from(model, models.load(config.init))
     monitor = "val_accuracy" if validation else "accuracy"
     callbacks = [
         keras.callbacks.EarlyStopping(
@@ -199,7 +222,7 @@ def train(config=None, data=None, out=None, verbose="auto"):
     seconds = time.perf_counter() - started
 
     test_loss, test_accuracy = model.evaluate(
-        mnist.scale(x_test), keras.utils.to_categorical(y_test, 10), batch_size=1024, verbose=0
+        mnist.scale(x_test), keras.utils.to_categorical(y_test, classes), batch_size=1024, verbose=0
     )
     history = {key: [float(value) for value in values] for key, values in history.history.items()}
     card = make_card(model, config, history, data, test_loss, test_accuracy, seconds)
@@ -209,12 +232,17 @@ def train(config=None, data=None, out=None, verbose="auto"):
     if unipen is not None:
         # Reported, never looked at during training: the test writers' digits as they are.
         x_unipen, y_unipen = mnist.load_unipen("test", unipen)
-        unipen_test = model.evaluate(mnist.scale(x_unipen), keras.utils.to_categorical(y_unipen, 10), verbose=0)
+        unipen_test = model.evaluate(mnist.scale(x_unipen), keras.utils.to_categorical(y_unipen, classes), verbose=0)
         card["unipen_test_accuracy"] = round(float(unipen_test[1]), 6)
         card["unipen_test_images"] = int(len(y_unipen))
     for role in ("init", "teacher"):
         if getattr(config, role) and (role == "init" or config.teacher_share > 0):
             card[role] = models.describe(getattr(config, role))
+    if config.model == models.ALNUM:
+        from digitrec.letters import alnum_report
+
+        run = lambda images: model.predict(images, batch_size=1024, verbose=0)
+        card["alnum_test"] = alnum_report(run, data[1], unipen)
     if validation:
         # The saved weights (the average, with `ema`), not those of the last epoch.
         card["validation_images"] = int(len(x_val))
@@ -222,6 +250,16 @@ def train(config=None, data=None, out=None, verbose="auto"):
     if out and _is_chief(strategy):
         models.save(model, out, card)
     return TrainResult(model=model, history=history, card=card)
+
+
+def start_from(model, trained):
+    """Copy a trained network's weights into `model`, layer by layer where the shapes agree:
+    all of them for the same network, all but the output layer for the letters model started
+    from the digit CNN."""
+    for layer, source in zip(model.layers, trained.layers, strict=True):
+        weights = source.get_weights()
+        if [w.shape for w in weights] == [w.shape for w in layer.get_weights()]:
+            layer.set_weights(weights)
 
 
 def _is_chief(strategy):

@@ -82,7 +82,7 @@ def test_predict_digit_refuses_a_blank_canvas():
 
 
 def test_load_recognizer_rejects_a_wrong_argument_type():
-    with pytest.raises(ValueError, match="takes 'mlp', 'cnn' or a path"):
+    with pytest.raises(ValueError, match="takes 'mlp', 'cnn', 'alnum' or a path"):
         digitrec.load_recognizer(3)
 
 

@@ -1,9 +1,11 @@
 """Reading a whole number: the digits found in an image, each read by the model, left to
-right, with the decimal point, comma or minus written between them.
+right, with the decimal point, comma or minus written between them; and, with the letters
+model, a word or a code ("A7B") the same way.
 
 1. pieces: ruled lines out, the ink cut into more pieces than there are digits;
 2. grouping: the runs of pieces that read most surely as whole digits, chosen together;
-3. marks: the pieces left out that are separators.
+3. marks: the pieces left out that are separators;
+4. case: a letter whose capital has its shape told by its height on the line (text only).
 """
 
 from dataclasses import dataclass
@@ -11,7 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from digitrec.errors import NoDigitError
-from digitrec.numbers.grouping import best_grouping, left_out, runs
+from digitrec.labels import DIGITS
+from digitrec.numbers.case import with_case
+from digitrec.numbers.grouping import WIDEST_DIGIT, best_grouping, left_out, runs
 from digitrec.numbers.marks import beside, line_of, point, text_with_marks
 from digitrec.numbers.pieces import box_of, crop, cut_into_pieces, without_ruled_lines
 from digitrec.prediction import UNSURE_BELOW, Prediction
@@ -25,6 +29,8 @@ from digitrec.verifier import as_the_reader_sees, load_verifier
 TALL = 0.7
 # Runs that the verifier deems less likely than this to be one whole digit are not read.
 READ_FROM = 0.02
+# A letter (an m, a w) may be this many times as wide as the line is tall.
+WIDEST_LETTER = 2.0
 
 
 @dataclass(frozen=True)
@@ -52,8 +58,54 @@ class NumberReading:
         return {"number": self.text, "confidence": round(self.confidence, 6), "unsure": self.unsure, "digits": digits}
 
 
+@dataclass(frozen=True)
+class TextReading:
+    text: str  # The characters read, left to right: "A7B", "hello".
+    characters: list  # A `Prediction` per character, in the same order.
+    boxes: list  # Each character's (left, top, width, height) in the input image's pixels.
+
+    @property
+    def confidence(self):
+        """The probability that every character is read right."""
+        return float(np.prod([p.confidence for p in self.characters]))
+
+    @property
+    def unsure(self):
+        """Whether the weakest character is unsure."""
+        return min(p.confidence for p in self.characters) < UNSURE_BELOW
+
+    def record(self):
+        """The reading as JSON takes it: the text, how sure, and each character with its box."""
+        characters = [
+            {"label": p.label, "confidence": round(p.confidence, 6), "unsure": p.unsure, "box": list(box)}
+            for p, box in zip(self.characters, self.boxes)
+        ]
+        return {"text": self.text, "confidence": round(self.confidence, 6), "unsure": self.unsure, "characters": characters}
+
+
 def read_number(recognizer, image):
     """Find every digit in `image` and read it with `recognizer`."""
+    digits, page_boxes, boxes, marks, height = _read_line(recognizer, image, number=True)
+    text = text_with_marks([p.digit for p in digits], page_boxes, marks, height)
+    return NumberReading(text, digits, boxes)
+
+
+def read_text(recognizer, image):
+    """Find every character in `image` and read it with `recognizer` (the letters model, or
+    a digit model for digits alone): a `TextReading`. Marks between characters are left out.
+
+    The verifier, which knows digits only, is not asked: a run's score is the model's
+    confidence alone.
+    """
+    characters, page_boxes, boxes, _, height = _read_line(recognizer, image, number=False)
+    characters = with_case(characters, page_boxes, height)
+    return TextReading("".join(p.label for p in characters), characters, boxes)
+
+
+def _read_line(recognizer, image, number):
+    """The line's characters (a `Prediction` each), their boxes in the page and in the image,
+    the marks left out ((box, fill) each) and the characters' height. A `number` is read
+    with the verifier and as digits alone (the letters model's digit classes)."""
     ink, scale, (page_left, page_top) = page_ink(image)
     ink, labels, stats, kept = strokes(ink)
     cleaned = without_ruled_lines(ink, INK_THRESHOLD)
@@ -68,7 +120,7 @@ def read_number(recognizer, image):
     fills = [stats[piece.label, 4] / (piece.width * piece.height) if piece.whole else 0.0 for piece in pieces]
     separate = [point(piece.box, fill, height, line) is not None and beside(piece.box, tall) for piece, fill in zip(pieces, fills)]
 
-    candidates = runs(pieces, height, separate)
+    candidates = runs(pieces, height, separate, WIDEST_DIGIT if number else WIDEST_LETTER)
     readable, inputs = [], []
     for run in candidates:
         try:
@@ -79,16 +131,16 @@ def read_number(recognizer, image):
     if not readable:
         raise NoDigitError(NO_DIGIT_MESSAGE)
     inputs = dict(zip(readable, inputs))
-    verifier = load_verifier()
+    verifier = load_verifier() if number else None
     whole = dict(zip(readable, verifier(np.stack(list(inputs.values()))))) if verifier else dict.fromkeys(readable, 1.0)
     # The model reads only the runs the verifier deems may be whole digits; the others score
     # at most the verifier's probability, and are read only if chosen all the same.
-    predictions = _read(recognizer, {run: inputs[run] for run in readable if whole[run] >= READ_FROM})
+    predictions = _read(recognizer, {run: inputs[run] for run in readable if whole[run] >= READ_FROM}, number)
     scores = {run: whole[run] * (predictions[run].confidence if run in predictions else 1.0) for run in readable}
     chosen, marks = best_grouping(scores, left_out(pieces, height, separate))
     if not chosen:
         raise NoDigitError(NO_DIGIT_MESSAGE)
-    predictions.update(_read(recognizer, {run: inputs[run] for run in chosen if run not in predictions}))
+    predictions.update(_read(recognizer, {run: inputs[run] for run in chosen if run not in predictions}, number))
 
     digits = [predictions[run] for run in chosen]
     page_boxes = [box_of(pieces[slice(*run)]) for run in chosen]
@@ -96,8 +148,7 @@ def read_number(recognizer, image):
         tuple(int(round(value)) for value in (left * scale + page_left, top * scale + page_top, (right - left) * scale, (bottom - top) * scale))
         for left, top, right, bottom in page_boxes
     ]
-    text = text_with_marks([p.digit for p in digits], page_boxes, [(pieces[i].box, fills[i]) for i in marks if pieces[i].whole], height)
-    return NumberReading(text, digits, boxes)
+    return digits, page_boxes, boxes, [(pieces[i].box, fills[i]) for i in marks if pieces[i].whole], height
 
 
 def _digits_height(stats, kept):
@@ -105,9 +156,13 @@ def _digits_height(stats, kept):
     return float(np.median(heights[heights >= TALL * heights.max()]))
 
 
-def _read(recognizer, inputs):
-    """{run: Prediction} for the runs' (28, 28) inputs, in one call of the model."""
+def _read(recognizer, inputs, digits_only):
+    """{run: Prediction} for the runs' (28, 28) inputs, in one call of the model; with
+    `digits_only`, among the digits alone."""
     if not inputs:
         return {}
-    probabilities = recognizer.probabilities(np.stack(list(inputs.values())))
-    return {run: Prediction.of(p, x) for (run, x), p in zip(inputs.items(), probabilities)}
+    probabilities, classes = recognizer.probabilities(np.stack(list(inputs.values()))), recognizer.classes
+    if digits_only and classes != DIGITS:
+        probabilities = probabilities[:, : len(DIGITS)]
+        probabilities, classes = probabilities / probabilities.sum(axis=1, keepdims=True), DIGITS
+    return {run: Prediction.of(p, x, classes) for (run, x), p in zip(inputs.items(), probabilities)}

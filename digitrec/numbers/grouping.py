@@ -32,9 +32,10 @@ STACKED_HEIGHT = 0.75
 FLOOR = 1e-6
 
 
-def runs(pieces, height, separate):
-    """The (first, end) runs of consecutive pieces that could be one digit, `separate[i]`
-    telling pieces that are never part of a digit (a decimal point)."""
+def runs(pieces, height, separate, widest=WIDEST_DIGIT):
+    """The (first, end) runs of consecutive pieces that could be one digit, at most `widest`
+    times as wide as `height`, `separate[i]` telling pieces that are never part of a digit (a
+    decimal point)."""
     apart = _apart(pieces)
     found = []
     for first in range(len(pieces)):
@@ -42,7 +43,7 @@ def runs(pieces, height, separate):
             continue
         for end in range(first + 1, min(first + MOST_PIECES, len(pieces)) + 1):
             run = pieces[first:end]
-            if separate[end - 1] or _width(run) > WIDEST_DIGIT * height or not _gaps_fit(run, height):
+            if separate[end - 1] or _width(run) > widest * height or not _gaps_fit(run, height):
                 break
             if apart[end] and any(piece.height >= MARK_HEIGHT * height for piece in run):
                 found.append((first, end))
