@@ -11,6 +11,7 @@ from PIL import Image, ImageOps
 from sqlalchemy.exc import SQLAlchemyError
 
 from digitrec.errors import NoDigitError
+from digitrec.labels import DIGITS
 from digitrec.paths import EXAMPLES_DIR
 from digitrec.preprocessing import sketchpad_strokes
 from digitrec.recognizer import Recognizer
@@ -43,13 +44,14 @@ PICK_BRUSH_JS = """
     const deadline = Date.now() + patience;
     const picked = new Set();
     const timer = setInterval(() => {
-      for (const pad of document.querySelectorAll('#sketchpad, #number_sketchpad')) {
+      const pads = document.querySelectorAll('#sketchpad, #number_sketchpad, #letters_sketchpad');
+      for (const pad of pads) {
         const brush = pad.querySelector('button[aria-label="Brush"]');
         if (!brush || picked.has(pad.id)) continue;
         if (!brush.classList.contains('highlight')) brush.click();
         picked.add(pad.id);
       }
-      if (picked.size === 2 || Date.now() > deadline) clearInterval(timer);
+      if ((pads.length && picked.size === pads.length) || Date.now() > deadline) clearInterval(timer);
     }, 50);
   };
   pickBrushes(15000);
@@ -72,7 +74,7 @@ CSS = """
 
 CLEAR_CANVAS_JS = """
 () => {
-  document.querySelectorAll('#sketchpad, #number_sketchpad').forEach((pad) => {
+  document.querySelectorAll('#sketchpad, #number_sketchpad, #letters_sketchpad').forEach((pad) => {
     pad.querySelector('button[aria-label="Clear canvas"]')?.click();
   });
 }
@@ -212,7 +214,9 @@ def build_demo(recognizers, delete_cache=DELETE_CACHE, corrections=None):
     """
     if isinstance(recognizers, Recognizer):
         recognizers = [recognizers]
-    recognizers = {recognizer.name: recognizer for recognizer in recognizers}
+    # The letters model, when given, has its own tab; the others are the digit models.
+    letters = next((r for r in recognizers if r.classes != DIGITS), None)
+    recognizers = {recognizer.name: recognizer for recognizer in recognizers if recognizer.classes == DIGITS}
     load_verifier()  # The Number tab's, loaded and compiled now rather than on its first answer.
     for recognizer in recognizers.values():
         recognizer.explainer()  # The Why view's, traced now rather than on a visitor's first stroke.
@@ -225,11 +229,12 @@ def build_demo(recognizers, delete_cache=DELETE_CACHE, corrections=None):
                     pad = draw_tab(answer)  # Its canvas is cleared by its own button, in CLEAR_CANVAS_JS.
                     upload = upload_tab(answer)
                     number_outputs = number_tab(answer)
+                    letters_outputs = letters_tab(letters) if letters else []
                 clear = gr.ClearButton(value="Clear", elem_id="clear")
             with gr.Column(scale=2):
                 answer.render()
                 correction = correction_row(answer, pad, upload, corrections)
-        clear.add([upload, *answer.shown, *number_outputs, *correction])
+        clear.add([upload, *answer.shown, *number_outputs, *letters_outputs, *correction])
         # Setting the sketchpad's value to empty clears its canvas only the first time (Gradio
         # 6.31), so the button presses the sketchpad's own "Clear canvas" instead.
         clear.click(None, js=CLEAR_CANVAS_JS)
@@ -385,12 +390,13 @@ def correction_row(answer, pad, upload, corrections=None):
     return [right, status]
 
 
-def sureness(reading):
-    """How sure the reading is, for a person: the weakest digit named when it is unsure."""
+def sureness(reading, predictions, what="digit"):
+    """How sure the reading is, for a person: the weakest of its `predictions` (digits or
+    characters) named when it is unsure."""
     if not reading.unsure:
-        return f"{reading.confidence:.0%} sure of every digit."
-    position, weakest = min(enumerate(reading.digits, 1), key=lambda pair: pair[1].confidence)
-    return f"**Unsure**: digit {position} of {len(reading.digits)} could be {weakest.text()[:-1]} ({weakest.confidence:.0%} sure)."
+        return f"{reading.confidence:.0%} sure of every {what}."
+    position, weakest = min(enumerate(predictions, 1), key=lambda pair: pair[1].confidence)
+    return f"**Unsure**: {what} {position} of {len(predictions)} could be {weakest.text()[:-1]} ({weakest.confidence:.0%} sure)."
 
 
 def number_tab(answer):
@@ -409,7 +415,7 @@ def number_tab(answer):
         except ValueError as error:
             return (as_the_visitor_knows_it(error, upload) if upload else str(error)), "", [], None
         crops = [(enlarge(p.processed), f"{p.text()}: {p.confidence:.0%}") for p in reading.digits]
-        return reading.text, sureness(reading), crops, with_boxes(image, reading.boxes)
+        return reading.text, sureness(reading, reading.digits), crops, with_boxes(image, reading.boxes)
 
     with gr.Tab("Number"):
         pad = sketchpad("Write a number", "number_sketchpad", NUMBER_CANVAS_SIZE, NUMBER_BRUSH_RADIUS)
@@ -433,6 +439,54 @@ def number_tab(answer):
             trigger_mode="always_last",
             show_progress="hidden",
             preprocess=source is not upload,  # Uploads are read from the file, as on the Upload tab.
+            api_visibility="private",
+        )
+    return [upload, *outputs]
+
+
+def letters_tab(letters):
+    """The Letters & digits tab: a word, a code or one character, read by the letters model,
+    with each character's crop and, for the first, the model's top ten labels."""
+
+    def read_text(image):
+        upload = image if isinstance(image, dict) and image.get("path") else None
+        if upload:
+            image = upload["path"]
+        if image is None:
+            return "", "", [], None, None
+        try:
+            reading = letters.read_text(image)
+        except NoDigitError:
+            return "Write a letter, a word or a code first", "", [], None, None
+        except ValueError as error:
+            return (as_the_visitor_knows_it(error, upload) if upload else str(error)), "", [], None, None
+        crops = [(enlarge(p.processed), f"{p.text()}: {p.confidence:.0%}") for p in reading.characters]
+        first = reading.characters[0].confidences()
+        return reading.text, sureness(reading, reading.characters, "character"), crops, with_boxes(image, reading.boxes), first
+
+    with gr.Tab("Letters & digits"):
+        gr.Markdown(
+            "Letters (A-Z, a-z) and digits, one or a few side by side. Alone, some can only be "
+            "guessed: o, O and 0, l and 1, or c and C, whose case the line's other letters tell."
+        )
+        pad = sketchpad("Write letters or digits", "letters_sketchpad", NUMBER_CANVAS_SIZE, NUMBER_BRUSH_RADIUS)
+        upload = gr.Image(
+            label="Or upload a picture", elem_id="letters_upload", type="filepath", sources=["upload", "clipboard"], height=200
+        )
+        text = gr.Textbox(label="Read", interactive=False, elem_id="letters_text")
+        note = gr.Markdown(elem_id="letters_sureness")
+        first = gr.Label(num_top_classes=10, label="The first character: the ten likeliest", elem_id="letters_label")
+        crops = gr.Gallery(label="Each character as the model saw it", columns=8, height=180, elem_id="letters_crops")
+        boxes = gr.Image(label="Characters found", interactive=False, elem_id="letters_boxes")
+    outputs = [text, note, crops, boxes, first]
+    for source in (pad, upload):
+        source.change(
+            read_text,
+            inputs=[source],
+            outputs=outputs,
+            trigger_mode="always_last",
+            show_progress="hidden",
+            preprocess=source is not upload,
             api_visibility="private",
         )
     return [upload, *outputs]

@@ -7,8 +7,9 @@ import json
 import sys
 
 from digitrec.errors import DatasetError, ModelFileError
+from digitrec.labels import DIGITS
 
-MODEL_HELP = '"mlp", "cnn" or a path to a .keras file'
+MODEL_HELP = '"mlp", "cnn", "alnum" (letters and digits) or a path to a .keras file'
 
 
 def train_command(args):
@@ -59,6 +60,8 @@ def evaluate_command(args):
     from digitrec.recognizer import load_recognizer
 
     recognizer = load_recognizer(args.model)
+    if recognizer.classes != DIGITS:
+        return evaluate_letters(recognizer, data.load_mnist(args.mnist)[1], args.json)
     _, (images, labels) = data.load_mnist(args.mnist)
     evaluation = evaluate(recognizer, images, labels, preprocess=args.preprocess)
     if args.json:
@@ -72,11 +75,28 @@ def evaluate_command(args):
             print(f"wrote {path}", file=sys.stderr if args.json else sys.stdout)
 
 
+def evaluate_letters(recognizer, mnist_test, as_json):
+    """The letters model's figures on UNIPEN's validation and test writers and MNIST's test set."""
+    from digitrec.letters import alnum_report
+
+    run = recognizer.probabilities
+    splits = {"validation": alnum_report(run, None, split="validation"), "test": alnum_report(run, mnist_test)}
+    if as_json:
+        print(json.dumps({"model": recognizer.name, **splits}))
+        return
+    print(f"model {recognizer.name}: each 28x28 image as it is")
+    print(f"{'split':<10}  {'set':<15} {'images':>7}  figures")
+    for split, report in splits.items():
+        for name, figures in report.items():
+            shown = "  ".join(f"{key} {value:.2%}" for key, value in figures.items() if key != "images")
+            print(f"{split:<10}  {name:<15} {figures['images']:>7,}  {shown}")
+
+
 def predict_command(args):
     from digitrec.recognizer import load_recognizer
 
     recognizer = load_recognizer(args.model)
-    read = _read_number if args.number else _read_digit
+    read = _read_text if args.text else _read_number if args.number else _read_digit
     failures = 0
     for file in args.files:
         try:
@@ -102,6 +122,13 @@ def _read_number(recognizer, file):
     """The JSON record and the line of text for the number in `file`."""
     reading = recognizer.read_number(file)
     sureness = ", ".join(f"{p.digit}: {p.confidence:.0%}" for p in reading.digits)
+    return reading.record(), f"{reading.text} ({sureness})"
+
+
+def _read_text(recognizer, file):
+    """The JSON record and the line of text for the characters in `file`."""
+    reading = recognizer.read_text(file)
+    sureness = ", ".join(f"{p.label}: {p.confidence:.0%}" for p in reading.characters)
     return reading.record(), f"{reading.text} ({sureness})"
 
 
@@ -242,9 +269,10 @@ def parser():
     evaluate.add_argument("--preprocess", action="store_true", help="run each image through the app's preprocessing first")
     evaluate.add_argument("--plots", metavar="DIR", help="write the figures as PNG files here (default: none)")
 
-    predict = commands.add_parser("predict", help="recognize the digit in image files")
+    predict = commands.add_parser("predict", help="recognize the digit (or, with --model alnum, the character) in image files")
     predict.add_argument("--json", action="store_true", help="print one JSON object per file")
     predict.add_argument("--number", action="store_true", help="read every digit in the image, left to right, as one number")
+    predict.add_argument("--text", action="store_true", help="read every character, left to right, as a word or code (with --model alnum)")
     predict.add_argument("files", nargs="+", metavar="FILE", help="image files (PNG, JPEG, ...)")
 
     serve = commands.add_parser("serve", help="run the Gradio app with its JSON API (/docs) beside it")

@@ -13,14 +13,15 @@ def balanced(indices):
     return first[np.asarray(indices)]
 
 
-def letters_test(path=None):
-    """UNIPEN's test writers' letters, labelled as ALPHANUMERIC indices (10-61)."""
-    images, labels = datasets.load_unipen_letters("test", path)
+def unipen_letters(split, path=None):
+    """One split of UNIPEN's letters, labelled as ALPHANUMERIC indices (10-61)."""
+    images, labels = datasets.load_unipen_letters(split, path)
     return images, labels + len(DIGITS)
 
 
-def alnum_report(probabilities, mnist_test, unipen=None):
-    """The letters model's figures on the test sets, as a dict for its card.
+def alnum_report(probabilities, mnist_test, unipen=None, split="test"):
+    """The letters model's figures on one split of UNIPEN's writers (and MNIST's test set,
+    when `mnist_test` is given), as a dict for its card.
 
     `probabilities` maps (N, 28, 28) float images to (N, 62). Digits are read two ways: the
     most probable of all 62 labels (a digit read as "O" is wrong), and the most probable
@@ -29,19 +30,24 @@ def alnum_report(probabilities, mnist_test, unipen=None):
     """
     digits = len(DIGITS)
     unipen = datasets.unipen_path(unipen)
-    x_mnist, y_mnist = mnist_test
-    x_unipen, y_unipen = datasets.load_unipen("test", unipen)
-    x_letters, y_letters = letters_test(datasets.letters_path(digits=unipen))
+    sets = {"unipen_digits": datasets.load_unipen(split, unipen)}
+    if mnist_test is not None:
+        sets = {"mnist_digits": mnist_test, **sets}
+    x_letters, y_letters = unipen_letters(split, datasets.letters_path(digits=unipen))
     report = {}
-    for name, (images, labels) in {"mnist_digits": (x_mnist, y_mnist), "unipen_digits": (x_unipen, y_unipen)}.items():
+    for name, (images, labels) in sets.items():
         p = probabilities(datasets.scale(images))
-        report[f"{name}_any_label"] = _share(p.argmax(axis=1) == labels)
-        report[f"{name}_as_digits"] = _share(p[:, :digits].argmax(axis=1) == labels)
-        report[f"{name}_images"] = int(len(labels))
+        report[name] = {
+            "images": int(len(labels)),
+            "any_label": _share(p.argmax(axis=1) == labels),
+            "as_digits": _share(p[:, :digits].argmax(axis=1) == labels),
+        }
     predicted = probabilities(datasets.scale(x_letters)).argmax(axis=1)
-    report["unipen_letters_62"] = _share(predicted == y_letters)
-    report["unipen_letters_balanced_47"] = _share(balanced(predicted) == balanced(y_letters))
-    report["unipen_letters_images"] = int(len(y_letters))
+    report["unipen_letters"] = {
+        "images": int(len(y_letters)),
+        "classes_62": _share(predicted == y_letters),
+        "balanced_47": _share(balanced(predicted) == balanced(y_letters)),
+    }
     return report
 
 

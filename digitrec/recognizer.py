@@ -152,10 +152,11 @@ def load_recognizer(model=None):
 
 
 def load_shipped():
-    """Every model shipped in models/, best first."""
+    """Every digit model shipped in models/, best first, then the letters model if shipped."""
     from digitrec import models
 
-    return [load_recognizer(name) for name in models.shipped()]
+    letters = [models.ALNUM] if models.model_path(models.ALNUM).is_file() else []
+    return [load_recognizer(name) for name in [*models.shipped(), *letters]]
 
 
 @functools.cache

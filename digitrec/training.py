@@ -80,7 +80,7 @@ RECIPES = {
     # The letters model starts from the digit CNN's layers (all but its output), which already
     # know strokes, loops and writer variety; its own schedule, averaged like the CNN's.
     "alnum": {
-        "epochs": 12, "patience": 12, "learning_rate": 1e-3, "learning_rate_decay": 0.8, "validation_size": 0,
+        "epochs": 6, "patience": 6, "learning_rate": 1e-3, "learning_rate_decay": 0.7, "validation_size": 0,
         "ema": 0.999, "init": "cnn", "unipen_repeats": 2,
     },
 }

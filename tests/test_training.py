@@ -120,3 +120,4 @@ def test_same_seed_same_model(mnist):
     assert all(np.array_equal(a, b) for a, b in zip(first, second))
     other = train(TrainConfig(epochs=1, validation_size=300, seed=2, unipen=""), small, verbose=0).model.get_weights()
     assert not np.array_equal(first[0], other[0])
+
