@@ -72,11 +72,12 @@ def build_verifier(learning_rate=1e-3):
     return model
 
 
-def as_the_reader_sees(crop):
+def as_the_reader_sees(crop, dots=False):
     """The (28, 28) input the reader makes of a piece of ink: a margin of background around
-    it, as every digit image has, then centred as MNIST's digits are."""
+    it, as every digit image has, then centred as MNIST's digits are (`dots` kept, for
+    letters)."""
     margin = max(crop.shape) // 4
-    return centre_digit(cv2.copyMakeBorder(crop, margin, margin, margin, margin, cv2.BORDER_CONSTANT, value=0))
+    return centre_digit(cv2.copyMakeBorder(crop, margin, margin, margin, margin, cv2.BORDER_CONSTANT, value=0), dots)
 
 
 def examples(images, count, rng):

@@ -122,3 +122,21 @@ def test_read_text_reads_codes_of_letters_and_digits(alnum, unipen):
         assert len(reading.characters) == len(reading.boxes) == len(reading.text)
         right += reading.text == "".join(code)
     assert right >= 4, right
+
+
+def test_an_i_keeps_its_dot_for_letters_and_a_digit_drops_the_speck():
+    """An i written with a small dot (2% of the stem's ink): a speck to the digit models,
+    the letter's own part to the letters model."""
+    from digitrec.preprocessing import preprocess
+
+    page = np.full((300, 200), 255, np.uint8)
+    cv2.line(page, (100, 110), (100, 260), 0, 8)
+    cv2.circle(page, (100, 80), 3, 0, -1)
+    as_letter, as_digit = preprocess(page, dots=True), preprocess(page)
+    rows = lambda image: np.flatnonzero(image.max(axis=1) > 0.3)
+    # The letter's image has two parts: a gap of rows between the dot and the stem.
+    assert np.diff(rows(as_letter)).max() > 1
+    assert np.diff(rows(as_digit)).max() == 1
+    # Far from the stem, a speck is a speck still.
+    cv2.circle(page, (20, 20), 3, 0, -1)
+    assert np.array_equal(preprocess(page, dots=True) > 0.3, as_letter > 0.3)

@@ -124,7 +124,7 @@ def _read_line(recognizer, image, number):
     readable, inputs = [], []
     for run in candidates:
         try:
-            inputs.append(as_the_reader_sees(crop(ink, labels, pieces[slice(*run)])))
+            inputs.append(as_the_reader_sees(crop(ink, labels, pieces[slice(*run)]), dots=not number))
         except NoDigitError:
             continue
         readable.append(run)

@@ -38,8 +38,9 @@ __all__ = [
 ]
 
 
-def preprocess(image):
-    """Return the (28, 28) float32 image in [0, 1], white digit on black, that a model reads.
+def preprocess(image, dots=False):
+    """Return the (28, 28) float32 image in [0, 1], white digit on black, that a model reads;
+    `dots` keeps a dot over the strokes (an i's, a j's), as the letters model needs.
 
     `image` may be a numpy array (H, W), (H, W, 1), (H, W, 3) or (H, W, 4) of any integer or
     float type, a PIL image, a path to an image file, or the dict a Gradio sketchpad sends.
@@ -48,4 +49,4 @@ def preprocess(image):
     ready = already_mnist(image)
     if ready is not None:
         return ready
-    return centre_digit(ink_map(image))
+    return centre_digit(ink_map(image), dots)

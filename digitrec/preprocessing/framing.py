@@ -44,12 +44,13 @@ def already_mnist(image):
     return image.astype(np.float32) / top  # Stretched, as every other image is.
 
 
-def centre_digit(ink):
-    """Crop the digit out of an ink map, fit it in 20x20 and centre it by mass in 28x28."""
+def centre_digit(ink, dots=False):
+    """Crop the digit out of an ink map, fit it in 20x20 and centre it by mass in 28x28; with
+    `dots`, for letters, a dot over the strokes (an i's, a j's) is kept, not dropped as a speck."""
     # Keep the soft edges around kept strokes, as MNIST's anti-aliasing has them.
     radius = max(1, round(max(ink.shape) / 100))
     # The digit: its connected strokes, without the specks, and the edges' reach around them.
-    ink, digit = digit_strokes(ink, margin=radius)
+    ink, digit = digit_strokes(ink, margin=radius, dots=dots)
     near = cv2.dilate(digit, np.ones((2 * radius + 1, 2 * radius + 1), np.uint8))
     ink = ink * near  # The mask is 0 or 1.
     # Stretch again, so a bright speck that was dropped does not dim the digit.

@@ -360,10 +360,11 @@ def strokes(ink):
     return ink, labels, stats, _not_specks(stats[1:, cv2.CC_STAT_AREA])
 
 
-def digit_strokes(ink, margin):
+def digit_strokes(ink, margin, dots=False):
     """`strokes` for an image of one digit, at the cost of the digit's box, not the image's:
     the stretched map within `margin` of the kept strokes' box, and the mask (uint8) of
-    their pixels. Raises `NoDigitError` when nothing stands out.
+    their pixels; with `dots`, the dots over the strokes too. Raises `NoDigitError` when
+    nothing stands out.
 
     The strokes are told from the specks on the preview, where each block's share of ink is
     counted in full: a speck within a block or two of the digit goes with it.
@@ -385,6 +386,8 @@ def digit_strokes(ink, margin):
     else:
         # Among several, the specks are told by their ink.
         kept = _not_specks(np.bincount(labels.ravel(), weights=counts.ravel(), minlength=count)[1:])
+        if dots:
+            kept |= _dots_over(stats, kept)
     boxes = stats[kept]
     left, top_row = boxes[:, 0].min(), boxes[:, 1].min()
     right, bottom = (boxes[:, 0] + boxes[:, 2]).max(), (boxes[:, 1] + boxes[:, 3]).max()
@@ -432,6 +435,21 @@ def _stretched(ink, background, top):
 def _not_specks(areas):
     """For each component (background first) whether it is a stroke: not far smaller than the largest."""
     return np.concatenate([[False], areas >= SPECK_FRACTION * areas.max()])
+
+
+def _dots_over(stats, kept):
+    """Which components are a dot over the kept strokes, as an i's or a j's: ending above the
+    strokes' top (or within a fifth of their height below it), less than their height above
+    it, its middle over their columns (give or take a third of their height)."""
+    boxes = stats[kept]
+    left, top = boxes[:, 0].min(), boxes[:, 1].min()
+    right, bottom = (boxes[:, 0] + boxes[:, 2]).max(), (boxes[:, 1] + boxes[:, 3]).max()
+    height = bottom - top
+    middle = stats[:, 0] + stats[:, 2] / 2
+    end = stats[:, 1] + stats[:, 3]
+    over = (end <= top + 0.2 * height) & (end >= top - height) & (np.abs(middle - (left + right) / 2) <= (right - left) / 2 + height / 3)
+    over[0] = False  # The background.
+    return over
 
 
 def _background_level(ink):
