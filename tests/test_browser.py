@@ -38,6 +38,12 @@ def strokes(digit, x, y, size):
                 [(x + 0.3 * half, y - 0.4 * half), (x + 0.3 * half, y + half)]]
     if digit == "7":
         return [[(x - 0.8 * half, y - half), (x + 0.8 * half, y - half), (x - 0.2 * half, y + half)]]
+    # Letters, for the letters tab.
+    if digit == "H":
+        return [[(x - 0.6 * half, y - half), (x - 0.6 * half, y + half)], [(x + 0.6 * half, y - half), (x + 0.6 * half, y + half)],
+                [(x - 0.6 * half, y), (x + 0.6 * half, y)]]
+    if digit == "T":
+        return [[(x - 0.7 * half, y - half), (x + 0.7 * half, y - half)], [(x, y - half), (x, y + half)]]
     raise ValueError(digit)
 
 
@@ -224,6 +230,17 @@ def test_number_tab_reads_an_uploaded_number(page):
     page.locator("#number_upload input[type=file]").set_input_files(str(EXAMPLES_DIR / "numbers" / "2026.png"))
     assert prediction(page, box="#number", awaited="2026") == "2026"
     page.locator("#number_boxes img").first.wait_for()  # The picture with a box round each digit.
+
+
+def test_letters_tab_reads_a_code_drawn_character_by_character(page):
+    page.get_by_role("tab", name="Letters & digits").click()
+    page.locator("#letters_sketchpad canvas").first.wait_for()
+    across = NUMBER_CANVAS_SIZE[0] / NUMBER_CANVAS_SIZE[1]
+    for index, character in enumerate("HT4"):
+        draw(page, character, x=across * (index + 1) / 4, y=0.5, size=0.6, canvas="#letters_sketchpad", page_size=NUMBER_CANVAS_SIZE)
+        page.wait_for_timeout(300)
+    assert prediction(page, box="#letters_text", awaited="HT4") == "HT4"
+    assert page.locator("#letters_crops img").count() == 3
 
 
 def test_the_explain_view_shows_why_beside_the_answer(page):

@@ -121,3 +121,61 @@ def test_same_seed_same_model(mnist):
     other = train(TrainConfig(epochs=1, validation_size=300, seed=2, unipen=""), small, verbose=0).model.get_weights()
     assert not np.array_equal(first[0], other[0])
 
+
+
+MULTI_WORKER = """
+import json
+import os
+import sys
+
+import numpy as np
+
+index, ports, out = int(sys.argv[1]), sys.argv[2].split(","), sys.argv[3]
+os.environ["TF_CONFIG"] = json.dumps(
+    {"cluster": {"worker": [f"127.0.0.1:{port}" for port in ports]}, "task": {"type": "worker", "index": index}}
+)
+from digitrec import load_mnist
+from digitrec.training import default_config, train
+
+(x_train, y_train), (x_test, y_test) = load_mnist()
+config = default_config("mlp", epochs=2, validation_size=500, strategy="multi-worker", unipen="", teacher=None)
+small = ((x_train[:3000], y_train[:3000]), (x_test[:1000], y_test[:1000]))
+result = train(config, small, out=out, verbose=0)
+np.savez(f"{out}.worker{index}.npz", *result.model.get_weights())
+print(result.card["replicas"], result.card["test_accuracy"])
+"""
+
+
+def test_multi_worker_strategy_trains_the_same_weights_on_two_workers(tmp_path):
+    """tf.distribute's multi-worker path: two worker processes on loopback, as two machines
+    would run it with TF_CONFIG, train one model together; only the first saves it."""
+    import socket
+    import subprocess
+    import sys
+
+    ports = []
+    for _ in range(2):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            ports.append(str(probe.getsockname()[1]))
+    out = tmp_path / "multi.keras"
+    workers = [
+        subprocess.Popen(
+            [sys.executable, "-c", MULTI_WORKER, str(index), ",".join(ports), str(out)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        for index in range(2)
+    ]
+    results = [worker.communicate(timeout=900) for worker in workers]
+    for worker, (_, stderr) in zip(workers, results):
+        assert worker.returncode == 0, stderr[-3000:]
+    for stdout, _ in results:
+        replicas, accuracy = stdout.split()
+        assert int(replicas) == 2 and float(accuracy) > 0.7
+    first, second = (np.load(f"{out}.worker{index}.npz") for index in range(2))
+    assert len(first.files) == 6
+    for key in first.files:
+        np.testing.assert_array_equal(first[key], second[key])
+    # The chief alone writes the model and its card; the other worker, nothing.
+    assert out.is_file() and out.with_suffix(".json").is_file()
+    assert json.loads(out.with_suffix(".json").read_text())["replicas"] == 2
