@@ -390,9 +390,10 @@ def correction_row(answer, pad, upload, corrections=None):
     return [right, status]
 
 
-def sureness(reading, predictions, what="digit"):
-    """How sure the reading is, for a person: the weakest of its `predictions` (digits or
-    characters) named when it is unsure."""
+def sureness(reading, what="digit"):
+    """How sure the reading is, for a person: the weakest of what it read (each `what`)
+    named when it is unsure."""
+    predictions = reading.predictions
     if not reading.unsure:
         return f"{reading.confidence:.0%} sure of every {what}."
     position, weakest = min(enumerate(predictions, 1), key=lambda pair: pair[1].confidence)
@@ -415,7 +416,7 @@ def number_tab(answer):
         except ValueError as error:
             return (as_the_visitor_knows_it(error, upload) if upload else str(error)), "", [], None
         crops = [(enlarge(p.processed), f"{p.text()}: {p.confidence:.0%}") for p in reading.digits]
-        return reading.text, sureness(reading, reading.digits), crops, with_boxes(image, reading.boxes)
+        return reading.text, sureness(reading), crops, with_boxes(image, reading.boxes)
 
     with gr.Tab("Number"):
         pad = sketchpad("Write a number", "number_sketchpad", NUMBER_CANVAS_SIZE, NUMBER_BRUSH_RADIUS)
@@ -462,7 +463,7 @@ def letters_tab(letters):
             return (as_the_visitor_knows_it(error, upload) if upload else str(error)), "", [], None, None
         crops = [(enlarge(p.processed), f"{p.text()}: {p.confidence:.0%}") for p in reading.characters]
         first = reading.characters[0].confidences()
-        return reading.text, sureness(reading, reading.characters, "character"), crops, with_boxes(image, reading.boxes), first
+        return reading.text, sureness(reading, "character"), crops, with_boxes(image, reading.boxes), first
 
     with gr.Tab("Letters & digits"):
         gr.Markdown(

@@ -33,54 +33,57 @@ READ_FROM = 0.02
 WIDEST_LETTER = 2.0
 
 
+class Sureness:
+    """How sure a reading is, from the `Prediction` of each thing it read (`.predictions`)."""
+
+    @property
+    def confidence(self):
+        """The probability that everything is read right: the product of the confidences."""
+        return float(np.prod([p.confidence for p in self.predictions]))
+
+    @property
+    def unsure(self):
+        """Whether the weakest of them is unsure."""
+        return min(p.confidence for p in self.predictions) < UNSURE_BELOW
+
+    def _record(self, kind, key, value):
+        """The reading as JSON takes it: the text under `kind`, how sure, and under `key` each
+        thing read, as `value(prediction)`, with its box."""
+        read = [
+            {key[:-1]: value(p), "confidence": round(p.confidence, 6), "unsure": p.unsure, "box": list(box)}
+            for p, box in zip(self.predictions, self.boxes)
+        ]
+        return {kind: self.text, "confidence": round(self.confidence, 6), "unsure": self.unsure, key: read}
+
+
 @dataclass(frozen=True)
-class NumberReading:
+class NumberReading(Sureness):
     text: str  # The number read, left to right, with its separators: "2026", "-3.14".
     digits: list  # A `Prediction` per digit, in the same order.
     boxes: list  # Each digit's (left, top, width, height) in the input image's pixels.
 
     @property
-    def confidence(self):
-        """The probability that every digit is read right: the product of their confidences."""
-        return float(np.prod([p.confidence for p in self.digits]))
-
-    @property
-    def unsure(self):
-        """Whether the weakest digit is unsure."""
-        return min(p.confidence for p in self.digits) < UNSURE_BELOW
+    def predictions(self):
+        return self.digits
 
     def record(self):
-        """The reading as JSON takes it: the number, how sure, and each digit with its box."""
-        digits = [
-            {"digit": p.digit, "confidence": round(p.confidence, 6), "unsure": p.unsure, "box": list(box)}
-            for p, box in zip(self.digits, self.boxes)
-        ]
-        return {"number": self.text, "confidence": round(self.confidence, 6), "unsure": self.unsure, "digits": digits}
+        """The number, how sure, and each digit with its box."""
+        return self._record("number", "digits", lambda p: p.digit)
 
 
 @dataclass(frozen=True)
-class TextReading:
+class TextReading(Sureness):
     text: str  # The characters read, left to right: "A7B", "hello".
     characters: list  # A `Prediction` per character, in the same order.
     boxes: list  # Each character's (left, top, width, height) in the input image's pixels.
 
     @property
-    def confidence(self):
-        """The probability that every character is read right."""
-        return float(np.prod([p.confidence for p in self.characters]))
-
-    @property
-    def unsure(self):
-        """Whether the weakest character is unsure."""
-        return min(p.confidence for p in self.characters) < UNSURE_BELOW
+    def predictions(self):
+        return self.characters
 
     def record(self):
-        """The reading as JSON takes it: the text, how sure, and each character with its box."""
-        characters = [
-            {"label": p.label, "confidence": round(p.confidence, 6), "unsure": p.unsure, "box": list(box)}
-            for p, box in zip(self.characters, self.boxes)
-        ]
-        return {"text": self.text, "confidence": round(self.confidence, 6), "unsure": self.unsure, "characters": characters}
+        """The text, how sure, and each character (its label) with its box."""
+        return self._record("text", "characters", lambda p: p.label)
 
 
 def read_number(recognizer, image):
