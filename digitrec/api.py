@@ -190,11 +190,12 @@ async def _read(upload):
 
 
 async def _predict(preprocessing, batcher, content):
+    recognizer = batcher.recognizer
     try:
-        processed = await preprocessing(content)
+        processed = await preprocessing(content, recognizer.dots)
     except ValueError as error:
         raise _refusal(error) from error
-    return Prediction.of(await batcher.probabilities(processed), processed)
+    return Prediction.of(await batcher.probabilities(processed), processed, recognizer.classes)
 
 
 def _refusal(error):

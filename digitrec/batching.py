@@ -51,12 +51,13 @@ class Preprocessing:
             for waiting in [self._pool.submit(_warm, blank) for _ in range(self.workers)]:
                 waiting.result()
 
-    async def __call__(self, image):
-        """The (28, 28) model input for `image`; its `ValueError` when it has none."""
+    async def __call__(self, image, dots=False):
+        """The (28, 28) model input for `image` (`dots` kept, for letters); its `ValueError`
+        when it has none."""
         if self._pool is None:  # Starting workers takes a second: not on the event loop.
             await asyncio.to_thread(self.start)
         try:
-            return await asyncio.get_running_loop().run_in_executor(self._pool, preprocess, image)
+            return await asyncio.get_running_loop().run_in_executor(self._pool, preprocess, image, dots)
         except BrokenProcessPool as error:
             # A worker died (killed, or out of memory on this image): the next request gets
             # new workers, and this image is not tried again here, in the server itself.
@@ -104,7 +105,7 @@ class Batcher:
         self._loop = self._queue = self._worker = None
 
     async def probabilities(self, processed):
-        """The model's (10,) probabilities for one preprocessed (28, 28) image."""
+        """The model's probabilities (one per class) for one preprocessed (28, 28) image."""
         loop = asyncio.get_running_loop()
         if self._loop is not loop:  # First use, or a new event loop (tests start several).
             self._loop, self._queue = loop, asyncio.Queue()

@@ -69,7 +69,7 @@ class Explainer:
                 probabilities = network(path, training=False)
                 log = lambda p: tf.math.log(tf.maximum(p, 1e-30))
                 # The others' share summed, not 1 - p, which rounds to 0 for a sure answer.
-                others = tf.reduce_sum(probabilities * (1 - tf.one_hot(target, 10)), axis=1)
+                others = tf.reduce_sum(probabilities * (1 - tf.one_hot(target, network.output_shape[-1])), axis=1)
                 odds = log(probabilities[:, target]) - log(others)
                 # The difference of log-probabilities is the difference of the logits: what
                 # tells the two digits apart, whatever the other eight get.
@@ -84,22 +84,25 @@ class Explainer:
     def explain(self, prediction, target=None, versus=None):
         """The `Explanation` of a `Prediction`, for its digit or for `target`, contrasted with
         the most probable other digit or with `versus`."""
+        classes = len(prediction.probabilities)
         if target is None:
-            target = prediction.digit
-        _check_digit(target, "The target to explain")
+            target = int(np.argmax(prediction.probabilities))  # The answer's class: its digit.
+        _check_digit(target, "The target to explain", classes)
         if versus is None:
             order = np.argsort(prediction.probabilities)[::-1]
             versus = int(order[0] if order[0] != target else order[1])
-        _check_digit(versus, "The digit to contrast with")
+        _check_digit(versus, "The digit to contrast with", classes)
         if versus == target:
             raise ValueError(f"The digit to contrast with must differ from the target, {target}.")
         attribution, contrast = self._integrated(prediction.processed, int(target), int(versus))
         return Explanation(prediction, int(target), attribution.numpy(), int(versus), contrast.numpy())
 
 
-def _check_digit(value, what):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value <= 9:
-        raise ValueError(f"{what} must be a digit from 0 to 9, not {value!r}.")
+def _check_digit(value, what, classes=10):
+    """A digit, or for the letters model the index of one of its labels."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not 0 <= value < classes:
+        kind = "a digit from 0 to 9" if classes == 10 else f"a label's index from 0 to {classes - 1}"
+        raise ValueError(f"{what} must be {kind}, not {value!r}.")
 
 
 def overlay(processed, attribution, size=280):
