@@ -88,6 +88,7 @@ RECIPES = {
 CONTINUED = {
     "mlp": {"epochs": 15, "learning_rate": 3e-4},
     "cnn": {"epochs": 12, "patience": 12, "learning_rate": 3e-4, "learning_rate_decay": 0.85},
+    "alnum": {"epochs": 7, "patience": 7, "learning_rate": 5e-4, "learning_rate_decay": 0.75},
 }
 
 
