@@ -112,6 +112,8 @@ def with_boxes(image, boxes):
     """The input, as an RGB picture on white, with a box around each digit found."""
     if isinstance(image, dict):  # A sketchpad: its strokes, drawn in black.
         picture = np.ascontiguousarray(cv2.cvtColor(255 - sketchpad_strokes(image), cv2.COLOR_GRAY2RGB))
+    elif isinstance(image, np.ndarray):  # A uint8 grey or RGB page, as read_number takes it.
+        picture = cv2.cvtColor(image, cv2.COLOR_GRAY2RGB) if image.ndim == 2 else np.ascontiguousarray(image[..., :3])
     else:
         with Image.open(image) as opened:
             picture = np.asarray(ImageOps.exif_transpose(opened).convert("RGB")).copy()
@@ -400,23 +402,31 @@ def sureness(reading, what="digit"):
     return f"**Unsure**: {what} {position} of {len(predictions)} could be {weakest.text()[:-1]} ({weakest.confidence:.0%} sure)."
 
 
+def read_line(read, image, blank, what="digit"):
+    """Run `read` (a recognizer's read_number or read_text) on a sketchpad's value or an
+    uploaded file, and what the tab shows of it: ((the text read, how sure, each crop, the
+    boxes), the reading), or a message for the visitor and no reading."""
+    upload = image if isinstance(image, dict) and image.get("path") else None
+    if upload:  # Gradio's file record: read the file itself.
+        image = upload["path"]
+    if image is None:
+        return ("", "", [], None), None
+    try:
+        reading = read(image)
+    except NoDigitError:
+        return (blank, "", [], None), None
+    except ValueError as error:
+        return ((as_the_visitor_knows_it(error, upload) if upload else str(error)), "", [], None), None
+    crops = [(enlarge(p.processed), f"{p.text()}: {p.confidence:.0%}") for p in reading.predictions]
+    return (reading.text, sureness(reading, what), crops, with_boxes(image, reading.boxes)), reading
+
+
 def number_tab(answer):
     """The Number tab: every digit in a drawing or an upload, left to right, with boxes."""
 
     def read_number(image, model):
-        upload = image if isinstance(image, dict) and image.get("path") else None
-        if upload:  # Gradio's file record: read the file itself.
-            image = upload["path"]
-        if image is None:
-            return "", "", [], None
-        try:
-            reading = answer.recognizers[model].read_number(image)
-        except NoDigitError:
-            return "Write a number first", "", [], None
-        except ValueError as error:
-            return (as_the_visitor_knows_it(error, upload) if upload else str(error)), "", [], None
-        crops = [(enlarge(p.processed), f"{p.text()}: {p.confidence:.0%}") for p in reading.digits]
-        return reading.text, sureness(reading), crops, with_boxes(image, reading.boxes)
+        shown, _ = read_line(answer.recognizers[model].read_number, image, "Write a number first")
+        return shown
 
     with gr.Tab("Number"):
         pad = sketchpad("Write a number", "number_sketchpad", NUMBER_CANVAS_SIZE, NUMBER_BRUSH_RADIUS)
@@ -450,20 +460,8 @@ def letters_tab(letters):
     with each character's crop and, for the first, the model's top ten labels."""
 
     def read_text(image):
-        upload = image if isinstance(image, dict) and image.get("path") else None
-        if upload:
-            image = upload["path"]
-        if image is None:
-            return "", "", [], None, None
-        try:
-            reading = letters.read_text(image)
-        except NoDigitError:
-            return "Write a letter, a word or a code first", "", [], None, None
-        except ValueError as error:
-            return (as_the_visitor_knows_it(error, upload) if upload else str(error)), "", [], None, None
-        crops = [(enlarge(p.processed), f"{p.text()}: {p.confidence:.0%}") for p in reading.characters]
-        first = reading.characters[0].confidences()
-        return reading.text, sureness(reading, "character"), crops, with_boxes(image, reading.boxes), first
+        shown, reading = read_line(letters.read_text, image, "Write a letter, a word or a code first", "character")
+        return *shown, reading.characters[0].confidences() if reading else None
 
     with gr.Tab("Letters & digits"):
         gr.Markdown(

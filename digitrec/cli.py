@@ -61,7 +61,7 @@ def evaluate_command(args):
 
     recognizer = load_recognizer(args.model)
     if recognizer.classes != DIGITS:
-        return evaluate_letters(recognizer, data.load_mnist(args.mnist)[1], args.json)
+        return evaluate_letters(recognizer, data.load_mnist(args.mnist)[1], args.json, args.plots)
     _, (images, labels) = data.load_mnist(args.mnist)
     evaluation = evaluate(recognizer, images, labels, preprocess=args.preprocess)
     if args.json:
@@ -75,9 +75,12 @@ def evaluate_command(args):
             print(f"wrote {path}", file=sys.stderr if args.json else sys.stdout)
 
 
-def evaluate_letters(recognizer, mnist_test, as_json):
-    """The letters model's figures on UNIPEN's validation and test writers and MNIST's test set."""
-    from digitrec.letters import alnum_report
+def evaluate_letters(recognizer, mnist_test, as_json, plots=None):
+    """The letters model's figures on UNIPEN's validation and test writers and MNIST's test
+    set; with `plots`, the picture of the worst pairs among the test writers' letters."""
+    from digitrec import data
+    from digitrec.evaluation import save_figures
+    from digitrec.letters import alnum_report, plot_worst_pairs, unipen_letters
 
     run = recognizer.probabilities
     splits = {"validation": alnum_report(run, None, split="validation"), "test": alnum_report(run, mnist_test)}
@@ -90,6 +93,11 @@ def evaluate_letters(recognizer, mnist_test, as_json):
         for name, figures in report.items():
             shown = "  ".join(f"{key} {value:.2%}" for key, value in figures.items() if key != "images")
             print(f"{split:<10}  {name:<15} {figures['images']:>7,}  {shown}")
+    if plots:
+        images, labels = unipen_letters("test")
+        predicted = run(data.scale(images)).argmax(axis=1)
+        for path in save_figures({"worst_pairs": plot_worst_pairs(images, labels, predicted)}, plots):
+            print(f"wrote {path}", file=sys.stderr if as_json else sys.stdout)
 
 
 def predict_command(args):
@@ -261,6 +269,7 @@ def parser():
     train.add_argument("--unipen-repeats", type=int, help=f"times each epoch shows UNIPEN's training digits {per_model('unipen_repeats')}")
     train.add_argument("--strategy", choices=["default", "mirrored", "multi-worker"], help="tf.distribute: one device, all local devices, or the workers in TF_CONFIG (default: default)")
     train.add_argument("--examples", type=int, help=f"verifier only: pieces of digits drawn to train on (default: {VerifierConfig.examples})")
+    train.add_argument("--images", type=int, help="train on this many training images drawn at random, a quick look at a recipe (default: all)")
     train.add_argument("--out", help="where to save the model (default: models/MODEL.keras)")
     train.add_argument("--plots", metavar="DIR", help="write the training curves as PNG here (default: none)")
 

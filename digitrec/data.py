@@ -130,7 +130,7 @@ def letters_path(path=None, digits=None):
     path = path or os.environ.get(LETTERS_ENV)
     if path:
         return Path(path).expanduser()
-    digits = digits or unipen_path()
+    digits = unipen_path(digits)
     return digits.with_name("unipen_letters.npz") if digits else None
 
 

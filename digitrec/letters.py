@@ -53,3 +53,37 @@ def alnum_report(probabilities, mnist_test, unipen=None, split="test"):
 
 def _share(hits):
     return round(float(np.mean(hits)), 6)
+
+
+def worst_pairs(predicted, labels, top=12):
+    """The commonest confusions between labels that the balanced merges keep apart, as
+    [((true label, read label), count)], most frequent first: what the model could learn to
+    tell apart, and not what no one can (c read as C)."""
+    predicted, labels = np.asarray(predicted), np.asarray(labels)
+    wrong = balanced(predicted) != balanced(labels)
+    pairs, counts = np.unique(np.stack([labels[wrong], predicted[wrong]], axis=1), axis=0, return_counts=True)
+    order = np.argsort(-counts, kind="stable")[:top]
+    return [((ALPHANUMERIC[pairs[i, 0]], ALPHANUMERIC[pairs[i, 1]]), int(counts[i])) for i in order]
+
+
+def plot_worst_pairs(images, labels, predicted, top=12, examples=3):
+    """A picture of the worst pairs: for each, a few of the images it was read wrong on."""
+    from matplotlib.figure import Figure
+
+    predicted, labels = np.asarray(predicted), np.asarray(labels)
+    pairs = worst_pairs(predicted, labels, top)
+    figure = Figure(figsize=(1.1 * len(pairs), 1.2 * examples + 0.9), layout="constrained")
+    axes_grid = np.array(figure.subplots(examples, len(pairs), squeeze=False))
+    for axes in axes_grid.ravel():
+        axes.axis("off")
+    for column, ((true, read), count) in enumerate(pairs):
+        chosen = np.flatnonzero((labels == ALPHANUMERIC.index(true)) & (predicted == ALPHANUMERIC.index(read)))
+        for axes, index in zip(axes_grid[:, column], chosen[:examples]):
+            axes.imshow(images[index], cmap="gray")
+        axes_grid[0, column].set_title(f"{true} read {read}\n{count} times", fontsize=8)
+    merged = np.mean(balanced(predicted) == balanced(labels)) - np.mean(predicted == labels)
+    figure.suptitle(
+        f"the {len(pairs)} commonest confusions; {np.mean(predicted != labels):.1%} of the images "
+        f"read wrong, {merged:.1%} only in case (c for C)", fontsize=10,
+    )
+    return figure

@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 import keras
+import numpy as np
 from keras import layers
 
 from digitrec.errors import ModelFileError
@@ -95,6 +96,14 @@ def build_alnum(learning_rate=1e-3, ema=0.0):
 
 
 BUILDERS = {"mlp": build_mlp, "cnn": build_cnn, ALNUM: build_alnum}
+
+
+def outputs(model, images, batch_size=1024):
+    """`model`'s outputs for (N, 28, 28) float images, called directly in batches: no
+    Keras predict loop, so it also runs inside a distribution strategy's workers."""
+    return np.concatenate(
+        [np.asarray(model(images[start : start + batch_size], training=False)) for start in range(0, len(images), batch_size)]
+    )
 
 
 def model_path(model):

@@ -9,6 +9,8 @@ every worker holds the same weights after every step.
 
 import numpy as np
 
+from digitrec import models
+
 
 def fit(model, batches, epochs, strategy, learning_rate, validation=None):
     """Train `model` (built and compiled in `strategy`'s scope) on the `WriterBatches`
@@ -73,8 +75,6 @@ def fit(model, batches, epochs, strategy, learning_rate, validation=None):
 def evaluate(model, images, targets, batch_size=1024):
     """Mean crossentropy and accuracy of `model` on one-hot `targets`, on this worker alone
     (the weights are the same on every worker)."""
-    probabilities = np.concatenate(
-        [np.asarray(model(images[start : start + batch_size], training=False)) for start in range(0, len(images), batch_size)]
-    )
+    probabilities = models.outputs(model, images, batch_size)
     picked = np.clip((probabilities * targets).sum(axis=1), 1e-7, 1.0)
     return float(-np.log(picked).mean()), float((probabilities.argmax(axis=1) == targets.argmax(axis=1)).mean())

@@ -58,6 +58,15 @@ class TrainConfig:
     # "default" trains on one device; "mirrored" on every local GPU (or CPU device) at once;
     # "multi-worker" on the machines that the TF_CONFIG environment variable lists.
     strategy: str = "default"
+    # Logit adjustment (Menon et al., 2021): after training, this times the log of each class's
+    # share of the training images comes off the output's bias, so that a class seen seldom (a
+    # letter, beside 8,000 of each digit) is not read as a common one of the same shape (an o
+    # as 0). None chooses it among ADJUSTMENTS on the validation writers, as the one with the
+    # highest mean recall per class; 0 keeps the training set's prior.
+    logit_adjustment: float | None = 0.0
+    # Train on this many of the training images, drawn at random from all of them (MNIST's,
+    # UNIPEN's, the letters): a quick look at a recipe. 0 trains on every one.
+    images: int = 0
 
 
 # Where each model's recipe differs from the defaults.
@@ -81,9 +90,11 @@ RECIPES = {
     # know strokes, loops and writer variety; its own schedule, averaged like the CNN's.
     "alnum": {
         "epochs": 6, "patience": 6, "learning_rate": 1e-3, "learning_rate_decay": 0.7, "validation_size": 0,
-        "ema": 0.999, "init": "cnn", "unipen_repeats": 2,
+        "ema": 0.999, "init": "cnn", "unipen_repeats": 2, "logit_adjustment": None,
     },
 }
+ADJUSTMENTS = np.arange(0, 1.51, 0.125)
+
 # A run that starts from trained weights (`init`) needs fewer epochs, from a lower rate.
 CONTINUED = {
     "mlp": {"epochs": 15, "learning_rate": 3e-4},
@@ -155,7 +166,11 @@ def training_data(config, data):
         x_validation, y_validation = mnist.load_unipen_letters("validation", letters)
         x_val.append(x_validation)
         y_val.append(y_validation + digits)
-    return (np.concatenate(images), np.concatenate(labels), strokes), (np.concatenate(x_val), np.concatenate(y_val))
+    images, labels = np.concatenate(images), np.concatenate(labels)
+    if 0 < config.images < len(images):
+        chosen = np.sort(np.random.default_rng(config.seed).choice(len(images), config.images, replace=False))
+        images, labels, strokes = images[chosen], labels[chosen], [strokes[i] for i in chosen]
+    return (images, labels, strokes), (np.concatenate(x_val), np.concatenate(y_val))
 
 
 @dataclass
@@ -233,12 +248,16 @@ def train(config=None, data=None, out=None, verbose="auto"):
         ).history
         measure = lambda images, targets: model.evaluate(images, targets, batch_size=1024, verbose=0)
     seconds = time.perf_counter() - started
+    if config.logit_adjustment != 0:
+        adjustment = adjust_prior(model, y_fit, validation, config.logit_adjustment)
 
     test_loss, test_accuracy = measure(mnist.scale(x_test), keras.utils.to_categorical(y_test, classes))
     history = {key: [float(value) for value in values] for key, values in history.items()}
     card = make_card(model, config, history, data, test_loss, test_accuracy, seconds)
     card["replicas"] = int(strategy.num_replicas_in_sync)
     card["training_images"] = int(len(x_fit))
+    if config.logit_adjustment != 0:
+        card["logit_adjustment"] = adjustment
     unipen = unipen_file(config)
     if unipen is not None:
         # Reported, never looked at during training: the test writers' digits as they are.
@@ -252,8 +271,7 @@ def train(config=None, data=None, out=None, verbose="auto"):
     if config.model == models.ALNUM:
         from digitrec.letters import alnum_report
 
-        run = lambda images: np.concatenate([np.asarray(model(images[start : start + 1024], training=False)) for start in range(0, len(images), 1024)])
-        card["alnum_test"] = alnum_report(run, data[1], unipen)
+        card["alnum_test"] = alnum_report(lambda images: models.outputs(model, images), data[1], unipen)
     if validation:
         # The saved weights (the average, with `ema`), not those of the last epoch.
         card["validation_images"] = int(len(x_val))
@@ -261,6 +279,26 @@ def train(config=None, data=None, out=None, verbose="auto"):
     if out and _is_chief(strategy):
         models.save(model, out, card)
     return TrainResult(model=model, history=history, card=card)
+
+
+def adjust_prior(model, labels, validation=None, adjustment=None):
+    """Take `adjustment` times the log of each class's share of `labels` off the bias of
+    `model`'s output layer (the prior it learnt from its training set); None chooses the
+    adjustment among ADJUSTMENTS on the `validation` (images, one-hot) as the one with the
+    highest mean recall per class. Returns the adjustment made."""
+    log_prior = np.log(np.maximum(np.bincount(labels, minlength=model.output_shape[-1]), 1) / len(labels))
+    if adjustment is None:
+        if validation is None:
+            raise ValueError("choosing the logit adjustment needs validation images: give one, or validation writers")
+        images, targets = validation
+        truth = targets.argmax(axis=1)
+        log_p = np.log(np.clip(models.outputs(model, images), 1e-12, 1.0))
+        recall = lambda read: np.mean([np.mean(read[truth == c] == c) for c in np.unique(truth)])
+        adjustment = max(ADJUSTMENTS, key=lambda a: recall((log_p - a * log_prior).argmax(axis=1)))
+    output = model.layers[-1]
+    kernel, bias = output.get_weights()
+    output.set_weights([kernel, bias - adjustment * log_prior])
+    return float(adjustment)
 
 
 def start_from(model, trained):

@@ -120,7 +120,7 @@ def test_read_text_reads_codes_of_letters_and_digits(alnum, unipen):
             chosen.append(pool[rng.integers(len(pool))])
         page = compose(chosen, [0.6 if c in small else 1.0 for c in code])
         reading = alnum.read_text(page)
-        # Three characters found, each read on its own: as right as single letters are (73%).
+        # Three characters found, each read on its own: as right as single letters are (75%).
         assert len(reading.characters) == len(reading.boxes) == len(reading.text) == 3, reading.text
         right += reading.text == "".join(code)
         read.append(reading.text)

@@ -1,6 +1,8 @@
-"""main.ipynb, run from top to bottom as a user would, with one training epoch."""
+"""main.ipynb, run from top to bottom as a user would, with one training epoch (and the
+letters model's on 3,000 images)."""
 
 import os
+import re
 
 import nbformat
 from nbclient import NotebookClient
@@ -17,8 +19,10 @@ def outputs_of(notebook, kind):
                 yield output["data"]["image/png"]
 
 
-def test_notebook_runs_top_to_bottom(monkeypatch):
+def test_notebook_runs_top_to_bottom(monkeypatch, unipen):
+    monkeypatch.setenv("DIGITREC_UNIPEN", str(unipen))  # The letters section trains on UNIPEN.
     monkeypatch.setenv("DIGITREC_EPOCHS", "1")
+    monkeypatch.setenv("DIGITREC_LETTER_IMAGES", "3000")  # The letters model's brief run, briefer.
     monkeypatch.setenv("DIGITREC_CLOSE_APP", "1")
     notebook = nbformat.read(PROJECT_ROOT / "main.ipynb", as_version=4)
     client = NotebookClient(
@@ -36,6 +40,9 @@ def test_notebook_runs_top_to_bottom(monkeypatch):
     assert "read: 2026" in text
     assert "of ink ranked highest costs the answer" in text
     assert "scikit-learn digits, 64x64" in text
+    assert "letters model: 3,000 training images, 1 epoch(s)" in text
+    assert re.search(r"shipped alnum +unipen_letters +14,504  classes_62 \d+\.\d\d%  balanced_47 \d+\.\d\d%", text)
+    assert "written: A7bE3  read: " in text
     assert "Running on local URL" in text or "running locally" in text
     # The sample grid, the curves, the confusion matrix, the mistakes, the samples, the example.
     assert len(list(outputs_of(notebook, "image"))) >= 6
