@@ -200,9 +200,11 @@ def test_a_short_letters_run_on_a_sample_of_the_images(mnist, unipen, tmp_path):
 
 def test_the_prior_adjustment_gives_a_rare_class_its_share():
     """Two overlapping classes, one nine times as common: trained as they come, the model
-    reads the rare class's images as the common one; adjusted, the mean recall rises."""
+    reads about half the rare class's images as the common one; adjusted, it reads most of
+    them right (the balanced optimum is 86 %) and the mean recall rises."""
     import keras
 
+    keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)
     points = lambda centre, count: rng.normal(centre, 1.0, (count, 2)).astype(np.float32)
     x = np.concatenate([points(0.0, 1800), points(1.5, 200)])
@@ -212,9 +214,10 @@ def test_the_prior_adjustment_gives_a_rare_class_its_share():
     model.fit(x, keras.utils.to_categorical(y, 2), epochs=30, batch_size=200, verbose=0)
     x_val = np.concatenate([points(0.0, 500), points(1.5, 500)])
     truth = np.repeat([0, 1], 500)
-    recall = lambda: np.mean([np.mean(model.predict(x_val, verbose=0).argmax(axis=1)[truth == c] == c) for c in (0, 1)])
-    before, bias = recall(), model.layers[-1].get_weights()[1]
+    recalls = lambda: [np.mean(model.predict(x_val, verbose=0).argmax(axis=1)[truth == c] == c) for c in (0, 1)]
+    before, bias = recalls(), model.layers[-1].get_weights()[1]
     adjustment = adjust_prior(model, y, (x_val, keras.utils.to_categorical(truth, 2)))
-    assert adjustment > 0 and recall() > before + 0.1
+    after = recalls()
+    assert adjustment > 0 and after[1] > before[1] + 0.2 and np.mean(after) > np.mean(before) + 0.05
     shift = model.layers[-1].get_weights()[1] - bias
     assert shift[1] - shift[0] == pytest.approx(adjustment * np.log(9), rel=1e-4)
