@@ -12,6 +12,8 @@ digits like that, so every input is brought there:
 5. fitted into 20x20, keeping the aspect ratio, and centred by mass in 28x28.
 """
 
+import ctypes
+
 import cv2
 
 from digitrec.preprocessing.framing import CENTRE, already_mnist, centre_digit, fit_frame
@@ -22,6 +24,29 @@ from digitrec.preprocessing.reading import sketchpad_strokes, to_array
 # more than they save: one thread took the benchmark's sketchpad from 2.1 to 1.5 ms per image
 # on two cores. The server runs a worker process per core instead.
 cv2.setNumThreads(1)
+
+
+def _keep_freed_memory(limit=64 * 2**20):
+    """Have the C library keep up to `limit` bytes of freed memory for the next image.
+
+    glibc hands memory freed at the top of its heap back to the system once 128 KiB of it is
+    free, and takes arrays over that size from the system afresh: each image's full-size
+    arrays (a marker digit's crop is a few hundred KiB a pass) were faulted in again, page
+    by page, costing a tenth of the marker's preprocessing. Elsewhere (macOS, Windows, musl)
+    this does nothing.
+    """
+    try:
+        libc = ctypes.CDLL(None)
+        libc.gnu_get_libc_version  # glibc's own: mallopt is a no-op elsewhere.
+    except (AttributeError, OSError, TypeError):
+        return
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    libc.mallopt(m_trim_threshold, limit)
+    # Setting the trim threshold fixes the mmap one at 128 KiB: raise it too.
+    libc.mallopt(m_mmap_threshold, limit // 4)
+
+
+_keep_freed_memory()
 
 # What the rest of the package uses; each stage's module has the rest.
 __all__ = [

@@ -108,15 +108,16 @@ def lighting(gray):
         return light  # The border is one level, but for a little ink: even light.
     _, _, terms = _border_pixels(*gray.shape)
     for _ in range(2):
-        # Least squares by its normal equations: six unknowns, well conditioned on [-0.5, 0.5].
-        coefficients = np.linalg.solve(terms.T @ terms, terms.T @ values)
+        # Least squares by its normal equations: six unknowns, well conditioned on [-0.5, 0.5]
+        # (OpenCV's Cholesky solve: the same answer as NumPy's, a third of the time).
+        coefficients = cv2.solve(terms.T @ terms, (terms.T @ values)[:, None], flags=cv2.DECOMP_CHOLESKY)[1][:, 0]
         # Ink that reaches the border lies well above the paper: fit again without it.
         paper = values - terms @ coefficients < 0.1
         terms, values = terms[paper], values[paper]
     height, width = gray.shape
     light = light._replace(surface=coefficients.astype(np.float32))
-    corners = _surface(light, (SURFACE_GRID, SURFACE_GRID), (-0.5, height - 0.5), (-0.5, width - 0.5))
-    if corners.max() - corners.min() < 0.05:
+    low, high = cv2.minMaxLoc(_surface(light, (SURFACE_GRID, SURFACE_GRID), (-0.5, height - 0.5), (-0.5, width - 0.5)))[:2]
+    if high - low < 0.05:
         return light._replace(surface=None)  # Even light: nothing to flatten.
     return light
 
@@ -136,7 +137,11 @@ def lit(part, light, top=0, left=0, step=1):
     columns = (left - 0.5, left - 0.5 + width * step)
     surface = _surface(light, (min(height, SURFACE_GRID), min(width, SURFACE_GRID)), rows, columns)
     surface = cv2.resize(surface, (width, height), interpolation=cv2.INTER_LINEAR)
-    return ((ink - surface) / np.maximum(1.0 - surface, 0.05)).clip(0.0, 1.0)
+    lifted = np.subtract(ink, surface)
+    # In place from here: a crop is a few hundred thousand floats, each pass a new array.
+    np.subtract(1.0, surface, out=surface)
+    lifted /= np.maximum(surface, 0.05, out=surface)
+    return np.minimum(np.maximum(lifted, 0.0, out=lifted), 1.0, out=lifted)
 
 
 def _surface(light, grid, rows, columns):

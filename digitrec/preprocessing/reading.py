@@ -160,13 +160,13 @@ def normalize_array(array, longest=WORKING_SIZE, gray=False, eight_bit=False):
 
 
 def _contiguous(array, gray=False):
-    """The array in one block of memory, as OpenCV wants it (in gray levels, with `gray`,
-    where that costs nothing more).
+    """The array laid out as OpenCV reads it without a copy (in gray levels, with `gray`,
+    where that costs nothing more): a crop of a larger image is taken as it is.
 
     OpenCV's own BGR images are often handed over as `image[:, :, ::-1]`, a view with its
     channels reversed, which NumPy copies ten times slower than OpenCV swaps them.
     """
-    if array.flags.c_contiguous:
+    if _opencv_layout(array):
         return array
     reversed_channels = array[:, :, ::-1] if array.ndim == 3 else None
     if reversed_channels is not None and reversed_channels.flags.c_contiguous:
@@ -175,6 +175,13 @@ def _contiguous(array, gray=False):
         swap = cv2.COLOR_BGR2RGB if array.shape[2] == 3 else cv2.COLOR_BGRA2RGBA
         return cv2.cvtColor(reversed_channels, swap)
     return np.ascontiguousarray(array)
+
+
+def _opencv_layout(array):
+    """Whether OpenCV reads the array as it is: its rows may lie apart (a crop of a larger
+    image), but each row's pixels, and their channels, follow one another."""
+    strides, itemsize = array.strides, array.itemsize
+    return strides[-1] == itemsize and (array.ndim == 2 or strides[1] == itemsize * array.shape[2]) and strides[0] >= strides[1] * array.shape[1]
 
 
 def shrink(pixels, longest=WORKING_SIZE):
@@ -210,34 +217,43 @@ def strokes_cut_out(value, margin):
     times its longer side, and the (left, top) of that cut in the canvas; None when no
     stroke is drawn."""
     alpha = sketchpad_strokes(value)
-    left, top, width, height = _canvas_strokes_box(alpha) if alpha is not None else (0, 0, 0, 0)
+    if alpha is None:
+        return None
+    (left, top, width, height), window, (window_left, window_top) = _canvas_strokes_box(alpha)
     if not width:
         return None
     margin = int(max(width, height) * margin)
     left, top, right, bottom = max(0, left - margin), max(0, top - margin), left + width + margin, top + height + margin
+    right, bottom = min(right, alpha.shape[1]), min(bottom, alpha.shape[0])
+    if window_left <= left and window_top <= top and right <= window_left + window.shape[1] and bottom <= window_top + window.shape[0]:
+        # Cut from the window already copied out of the canvas, rather than copying again.
+        return window[top - window_top : bottom - window_top, left - window_left : right - window_left], (left, top)
     return alpha[top:bottom, left:right], (left, top)
 
 
 def _canvas_strokes_box(alpha):
     """(left, top, width, height) of a canvas's strokes, found first on every fourth pixel of
     every fourth row, a sixteenth of the canvas's memory to read, then exactly in that box
-    widened by a quarter. Where the sampled box misses strokes (none found, or strokes running
-    on past its widened edge: a hairline between the samples), the whole canvas is searched."""
+    widened by a quarter; and that window of the canvas, copied into one block of memory, with
+    its (left, top). Where the sampled box misses strokes (none found, or strokes running on
+    past its widened edge: a hairline between the samples), the whole canvas is searched."""
     step = 4
+    whole = lambda: (cv2.boundingRect(alpha), alpha, (0, 0))
     left, top, width, height = cv2.boundingRect(np.ascontiguousarray(alpha[::step, ::step]))
     if not width:
-        return cv2.boundingRect(alpha)
+        return whole()
     reach = step + max(width, height) * step // 4
     rows = slice(max(0, top * step - reach), (top + height) * step + reach)
     columns = slice(max(0, left * step - reach), (left + width) * step + reach)
-    window = alpha[rows, columns]
+    # The layer's alpha is every fourth byte of its pixels: OpenCV would copy it to read it.
+    window = np.ascontiguousarray(alpha[rows, columns])
     left, top, width, height = cv2.boundingRect(window)
     edges = (left == 0 and columns.start > 0, top == 0 and rows.start > 0,
              left + width == window.shape[1] and columns.stop < alpha.shape[1],
              top + height == window.shape[0] and rows.stop < alpha.shape[0])
     if any(edges):
-        return cv2.boundingRect(alpha)
-    return left + columns.start, top + rows.start, width, height
+        return whole()
+    return (left + columns.start, top + rows.start, width, height), window, (columns.start, rows.start)
 
 
 def _alpha(layer):
