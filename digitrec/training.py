@@ -86,10 +86,11 @@ RECIPES = {
         "teacher": "cnn", "teacher_share": 0.8, "temperature": 3.0,
     },
     "cnn": {"epochs": 32, "patience": 32, "learning_rate_decay": 0.9, "validation_size": 0, "ema": 0.999},
-    # The letters model starts from the digit CNN's layers (all but its output), which already
-    # know strokes, loops and writer variety; its own schedule, averaged like the CNN's.
+    # The letters model starts from the digit CNN's convolutions (all but the last, where its
+    # head is wider), which already know strokes, loops and writer variety; its own
+    # schedule, averaged like the CNN's.
     "alnum": {
-        "epochs": 6, "patience": 6, "learning_rate": 1e-3, "learning_rate_decay": 0.7, "validation_size": 0,
+        "epochs": 8, "patience": 8, "learning_rate": 1e-3, "learning_rate_decay": 0.75, "validation_size": 0,
         "ema": 0.999, "init": "cnn", "unipen_repeats": 2, "logit_adjustment": None,
     },
 }
@@ -303,8 +304,8 @@ def adjust_prior(model, labels, validation=None, adjustment=None):
 
 def start_from(model, trained):
     """Copy a trained network's weights into `model`, layer by layer where the shapes agree:
-    all of them for the same network, all but the output layer for the letters model started
-    from the digit CNN."""
+    all of them for the same network; for the letters model started from the digit CNN, its
+    convolutions but the last (its head is wider, and its output has 62 classes)."""
     for layer, source in zip(model.layers, trained.layers, strict=True):
         weights = source.get_weights()
         if [w.shape for w in weights] == [w.shape for w in layer.get_weights()]:

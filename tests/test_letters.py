@@ -106,7 +106,7 @@ def compose(images, heights, width=900, height=300):
 
 def test_read_text_reads_codes_of_letters_and_digits(alnum, unipen):
     """Codes of three characters from the test writers, small letters at x-height. Today
-    the shipped model reads 3 of these 5 exactly ("H" read as "X", "r" as "n")."""
+    the shipped model reads 4 of these 5 exactly ("H4n" as "X4h"; the model before it, 3)."""
     images, labels = unipen_letters("test", data.letters_path(digits=unipen))
     digits, digit_labels = data.load_unipen("test", unipen)
     rng = np.random.default_rng(0)
@@ -120,11 +120,11 @@ def test_read_text_reads_codes_of_letters_and_digits(alnum, unipen):
             chosen.append(pool[rng.integers(len(pool))])
         page = compose(chosen, [0.6 if c in small else 1.0 for c in code])
         reading = alnum.read_text(page)
-        # Three characters found, each read on its own: as right as single letters are (75%).
+        # Three characters found, each read on its own: as right as single letters are (78%).
         assert len(reading.characters) == len(reading.boxes) == len(reading.text) == 3, reading.text
         right += reading.text == "".join(code)
         read.append(reading.text)
-    assert right >= 3, read
+    assert right >= 4, read
 
 
 def test_an_i_keeps_its_dot_for_letters_and_a_digit_drops_the_speck():
