@@ -42,7 +42,8 @@ def _keep_freed_memory(limit=64 * 2**20):
         return
     m_trim_threshold, m_mmap_threshold = -1, -3
     libc.mallopt(m_trim_threshold, limit)
-    # Setting the trim threshold fixes the mmap one at 128 KiB: raise it too.
+    # Setting the trim threshold also stops glibc raising the mmap one as it goes (it starts
+    # at 128 KiB, and arrays above it would be mapped afresh each time): set it too.
     libc.mallopt(m_mmap_threshold, limit // 4)
 
 
