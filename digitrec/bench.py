@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 
 from digitrec import load_mnist, models
-from digitrec.drawing import compose_number, pen
+from digitrec.drawing import GAP_BANDS, compose_number, pen
 from digitrec.errors import NoDigitError
 from digitrec.paths import EXAMPLES_DIR
 from digitrec.preprocessing import preprocess
@@ -248,9 +248,6 @@ def edit_distance(a, b):
 
 # Gaps between neighbouring digits, as a share of their mean width: as people usually space
 # them, and written close, where columns overlap and some pairs touch.
-GAP_BANDS = {"spaced": (0.2, 0.5), "tight": (-0.06, 0.12)}
-
-
 def numbers(model_names, count, seed):
     """Numbers of 2 to 6 test digits (MNIST's, and UNIPEN's test writers' when
     `DIGITREC_UNIPEN` is set), spaced, tight or with one pair touching, slanted, as written or

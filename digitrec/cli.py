@@ -36,14 +36,16 @@ def train_command(args):
 
 
 def train_verifier_command(args):
-    from digitrec import data, verifier
+    from digitrec import data
+    from digitrec.numbers import verifier_training
+    from digitrec.verifier import VERIFIER_PATH
 
-    config = verifier.VerifierConfig(**_given(args, verifier.VerifierConfig))
+    config = verifier_training.VerifierConfig(**_given(args, verifier_training.VerifierConfig))
     print(config)
-    out = args.out or verifier.VERIFIER_PATH
-    card = verifier.train(config, data.load_mnist(args.mnist), out=out, verbose=2)
+    out = args.out or VERIFIER_PATH
+    card = verifier_training.train(config, data.load_mnist(args.mnist), args.unipen, out=out, verbose=2)
     print(
-        f"saved {out}: {card['test_accuracy']:.2%} of {card['test_pieces']} pieces of test digits "
+        f"saved {out}: {card['test_accuracy']:.2%} of {card['test_pieces']} runs cut from numbers of test digits "
         f"told right, drawn in {card['drawing_seconds']:.0f} s, trained in {card['training_seconds']:.0f} s"
     )
 
@@ -240,7 +242,7 @@ def finetune_command(args):
 
 def parser():
     from digitrec.training import default_config
-    from digitrec.verifier import VerifierConfig
+    from digitrec.numbers.verifier_training import VerifierConfig
 
     defaults, cnn = default_config("mlp"), default_config("cnn")
 
@@ -268,7 +270,7 @@ def parser():
     train.add_argument("--unipen", metavar="NPZ", help="UNIPEN unipen_digits.npz to train on beside MNIST, its strokes file next to it; '' for MNIST alone (default: $DIGITREC_UNIPEN)")
     train.add_argument("--unipen-repeats", type=int, help=f"times each epoch shows UNIPEN's training digits {per_model('unipen_repeats')}")
     train.add_argument("--strategy", choices=["default", "mirrored", "multi-worker"], help="tf.distribute: one device, all local devices, or the workers in TF_CONFIG (default: default)")
-    train.add_argument("--examples", type=int, help=f"verifier only: pieces of digits drawn to train on (default: {VerifierConfig.examples})")
+    train.add_argument("--examples", type=int, help=f"verifier only: runs of pieces cut from numbers drawn to train on (default: {VerifierConfig.examples})")
     train.add_argument("--images", type=int, help="train on this many training images drawn at random, a quick look at a recipe (default: all)")
     train.add_argument("--out", help="where to save the model (default: models/MODEL.keras)")
     train.add_argument("--plots", metavar="DIR", help="write the training curves as PNG here (default: none)")

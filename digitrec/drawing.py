@@ -11,6 +11,10 @@ import numpy as np
 
 from digitrec.preprocessing import ink_box
 
+# Gaps between digits, as shares of their mean width: as people space them, and written close
+# (negative: their columns overlap), where some pairs touch.
+GAP_BANDS = {"spaced": (0.2, 0.5), "tight": (-0.06, 0.12)}
+
 
 def thin(mask):
     """Zhang-Suen thinning of a binary mask to one-pixel-wide centre lines."""
@@ -113,14 +117,23 @@ def compose_number(digits, rng, touching=False, gaps=None, slant=0.0, pen_radius
 
 
 def _slanted(page, placed, slant):
-    """The page sheared by `slant` about its middle row, widened to keep every stroke, and
-    the digits' places moved with it (their ink as it was)."""
-    height, width = page.shape
-    shift = abs(slant) * height / 2
-    matrix = np.float32([[1, -slant, shift + slant * height / 2], [0, 1, 0]])
-    sheared = cv2.warpAffine(page, matrix, (round(width + 2 * shift), height), flags=cv2.INTER_LINEAR)
+    """The page sheared by `slant` (`shear`), and the digits' places moved with it (their ink
+    as it was)."""
+    matrix = _shear_matrix(page.shape[0], slant)
     moved = [(round(x + matrix[0, 2] - slant * (top + ink.shape[0] / 2)), top, ink) for x, top, ink in placed]
-    return sheared, moved
+    return shear(page, slant), moved
+
+
+def shear(image, slant):
+    """`image` sheared by `slant` about its middle row (x moves by `slant` times the height
+    above it), widened to keep every stroke."""
+    height, width = image.shape
+    size = (round(width + abs(slant) * height), height)
+    return cv2.warpAffine(image, _shear_matrix(height, slant), size, flags=cv2.INTER_LINEAR)
+
+
+def _shear_matrix(height, slant):
+    return np.float32([[1, -slant, abs(slant) * height / 2 + slant * height / 2], [0, 1, 0]])
 
 
 def _touching_position(page, ink, top, start):

@@ -61,6 +61,45 @@ def test_touching_digits_are_split(mlp, test_set):
     assert len(reading.boxes) == 2 and reading.boxes[0][0] < reading.boxes[1][0]
 
 
+def test_strokes_that_lean_into_each_other_are_parted_along_a_path():
+    from digitrec.numbers.pieces import cut_into_pieces, digits_height, leaning_strokes
+    from digitrec.preprocessing import strokes
+
+    # Two broad strokes slanting the same way, the second's foot under the first's head (no
+    # column parts them), joined at mid-height: one stroke, wider than it is tall.
+    page = np.zeros((60, 100), np.float32)
+    for row in range(10, 50):
+        lean = (50 - row) // 3
+        page[row, 20 + lean : 40 + lean] = 1.0
+        page[row, 46 + lean : 66 + lean] = 1.0
+    page[28:32, 40:56] = 1.0
+    ink, labels, stats, kept = strokes(page)
+    height = digits_height(stats, kept)
+    assert kept.sum() == 1 and leaning_strokes(stats, kept, height) == [1]
+    left_stroke = np.zeros(page.shape, bool)
+    for row in range(10, 50):
+        left_stroke[row, 20 + (50 - row) // 3 : 40 + (50 - row) // 3] = True
+
+    def best_part(pieces):
+        """The share of the left stroke's pixels in the piece that holds most of them, and the
+        share of that piece's pixels that are the left stroke's."""
+        best = 0.0, 0.0
+        for piece in pieces:
+            rows = np.arange(page.shape[0])[:, None] - piece.top
+            inside = (rows >= 0) & (rows < len(piece.start))
+            start = piece.start[np.clip(rows, 0, len(piece.start) - 1)]
+            end = piece.end[np.clip(rows, 0, len(piece.end) - 1)]
+            columns = np.arange(page.shape[1])
+            own = (labels == piece.label) & inside & (columns >= start) & (columns < end)
+            best = max(best, ((own & left_stroke).sum() / left_stroke.sum(), (own & left_stroke).sum() / max(own.sum(), 1)))
+        return best
+
+    straight = best_part(cut_into_pieces(ink, labels, stats, kept, height))
+    along = best_part(cut_into_pieces(ink, labels, stats, kept, height, along_paths=[1]))
+    assert straight[0] < 0.85  # Every straight cut leaves a fifth of the left stroke to the right.
+    assert along[0] > 0.95 and along[1] > 0.95  # One piece is (nearly) the left stroke alone.
+
+
 def test_a_number_on_a_sketchpad(mlp):
     layer = np.zeros((240, 640, 4), np.uint8)
     for x in (120, 320):
@@ -156,20 +195,37 @@ def test_a_blank_page_has_no_number(mlp, blank):
         mlp.read_number(blank)
 
 
-def test_the_verifier_labels_pieces_by_the_ink_they_hold():
-    from digitrec.verifier import _label
+def test_the_verifier_labels_runs_by_the_ink_they_hold():
+    from digitrec.numbers.verifier_training import label
 
-    seven, one = np.ones((10, 10)), np.ones((10, 4))
-    placed = [(0, 0, seven), (9, 0, one)]  # A 7 in columns 0-9; a 1 touching it, 9-12.
-    assert _label(placed, 0, 9) == 1.0  # The 7 less a sliver, nothing of the 1.
-    assert _label(placed, 0, 13) == 0.0  # Both digits.
-    assert _label(placed, 0, 5) == 0.0  # Half of the 7.
-    assert _label(placed, 6, 13) == 0.0  # The 1 and a part of the 7 as large.
-    assert _label(placed, 0, 8) is None  # Four fifths of the 7: too close to call.
+    totals = np.array([100.0, 40.0])  # A 7's ink and a 1's beside it.
+    assert label(np.array([95.0, 0.0]), totals) == 1.0  # The 7 less a sliver, nothing of the 1.
+    assert label(np.array([100.0, 40.0]), totals) == 0.0  # Both digits.
+    assert label(np.array([50.0, 0.0]), totals) == 0.0  # Half of the 7.
+    assert label(np.array([40.0, 40.0]), totals) == 0.0  # The 1 and a part of the 7 as large.
+    assert label(np.array([80.0, 0.0]), totals) is None  # Four fifths of the 7: too close to call.
+
+
+def test_the_verifier_learns_from_the_runs_the_reader_cuts(test_set):
+    from digitrec.numbers.verifier_training import labelled_runs, owned
+
+    images, labels = test_set
+    digits = [int(np.flatnonzero(labels == digit)[0]) for digit in (2, 0, 7)]
+    page, placed = compose_number(images[digits], np.random.default_rng(0), gaps=(0.4, 0.5))
+    found = list(labelled_runs(page, owned(page.shape, placed)))
+    # Apart, each digit is one of the reader's runs, and whole; a wide one may be cut too,
+    # and all of it but a sliver is whole as well.
+    assert sum(whole for _, whole in found) >= 3
+    assert all(run.shape == (28, 28) for run, _ in found)
+    page, placed = compose_number(images[digits[:2]], np.random.default_rng(2), touching=True)
+    found = [whole for _, whole in labelled_runs(page, owned(page.shape, placed))]
+    # Touching, the pair is one stroke, cut: some runs are both digits or parts of them.
+    assert 0.0 in found and 1.0 in found
 
 
 def test_the_shipped_verifier_tells_whole_digits_from_pieces_of_test_digits(test_set):
-    from digitrec.verifier import examples, load_verifier
+    from digitrec.numbers.verifier_training import examples
+    from digitrec.verifier import load_verifier
 
     images, _ = test_set
     inputs, whole = examples(images, 600, np.random.default_rng(3))
@@ -181,7 +237,8 @@ def test_the_shipped_verifier_tells_whole_digits_from_pieces_of_test_digits(test
 
 def test_the_verifiers_onnx_export_gives_the_keras_networks_answers(test_set, monkeypatch):
     from digitrec.exporting import runner
-    from digitrec.verifier import VERIFIER_PATH, examples, load_verifier
+    from digitrec.numbers.verifier_training import examples
+    from digitrec.verifier import VERIFIER_PATH, load_verifier
 
     inputs, _ = examples(test_set[0], 300, np.random.default_rng(4))
     assert runner(VERIFIER_PATH) is not None  # models/verifier.onnx, from these weights.
@@ -193,11 +250,12 @@ def test_the_verifiers_onnx_export_gives_the_keras_networks_answers(test_set, mo
 
 
 def test_the_verifier_trains_and_saves_its_card(tmp_path, mnist):
-    from digitrec.verifier import VerifierConfig, load_verifier, train
+    from digitrec.numbers.verifier_training import VerifierConfig, train
+    from digitrec.verifier import load_verifier
 
     (x_train, y_train), (x_test, y_test) = mnist
     small = ((x_train[:2000], y_train[:2000]), (x_test[:500], y_test[:500]))
-    card = train(VerifierConfig(examples=400, epochs=1), small, out=tmp_path / "verifier.keras", verbose=0)
+    card = train(VerifierConfig(examples=400, epochs=1), small, unipen="", out=tmp_path / "verifier.keras", verbose=0)
     assert card["training_pieces"] == 400 and card["test_pieces"] == 40
     assert (tmp_path / "verifier.json").is_file()
     assert 0.0 <= load_verifier(tmp_path / "verifier.keras")(np.zeros((1, 28, 28)))[0] <= 1.0

@@ -17,16 +17,13 @@ from digitrec.labels import DIGITS
 from digitrec.numbers.case import with_case
 from digitrec.numbers.grouping import WIDEST_DIGIT, best_grouping, left_out, runs
 from digitrec.numbers.marks import beside, line_of, point, text_with_marks
-from digitrec.numbers.pieces import box_of, crop, cut_into_pieces, without_ruled_lines
+from digitrec.numbers.pieces import TALL, box_of, crop, cut_into_pieces, digits_height, leaning_strokes, without_ruled_lines
 from digitrec.prediction import UNSURE_BELOW, Prediction
 from digitrec.preprocessing import page_ink, strokes
 from digitrec.preprocessing.ink import INK_THRESHOLD
 from digitrec.preprocessing.reading import NO_DIGIT_MESSAGE
-from digitrec.verifier import as_the_reader_sees, load_verifier
+from digitrec.verifier import as_the_reader_sees, as_the_verifier_sees, load_verifier
 
-# The digits' height is that of the tallest pieces: the median of those at least this share
-# of the tallest one's, so that one long stroke does not stand for the line.
-TALL = 0.7
 # Runs that the verifier deems less likely than this to be one whole digit are not read.
 READ_FROM = 0.02
 # A letter (an m, a w) may be this many times as wide as the line is tall.
@@ -114,8 +111,46 @@ def _read_line(recognizer, image, number):
     cleaned = without_ruled_lines(ink, INK_THRESHOLD)
     if cleaned is not ink:
         ink, labels, stats, kept = strokes(cleaned)
-    height = _digits_height(stats, kept)
-    pieces = cut_into_pieces(ink, labels, stats, kept, height)
+    height = digits_height(stats, kept)
+    # Wide strokes are cut at straight columns; those wide enough to be digits that touch are
+    # also cut along paths, which part digits that lean into each other: the cutting whose
+    # grouping reads more surely is the reading.
+    cuttings = [()]
+    leaning = leaning_strokes(stats, kept, height)
+    if leaning:
+        cuttings.append(leaning)
+    framed = {}  # Runs the two cuttings share are framed once.
+    line = max((_grouped(recognizer, ink, labels, stats, kept, height, along, number, framed) for along in cuttings), key=lambda g: g.score)
+    if not line.chosen:
+        raise NoDigitError(NO_DIGIT_MESSAGE)
+    pieces = line.pieces
+    digits = [line.predictions[run] for run in line.chosen]
+    page_boxes = [box_of(pieces[slice(*run)]) for run in line.chosen]
+    boxes = [
+        tuple(int(round(value)) for value in (left * scale + page_left, top * scale + page_top, (right - left) * scale, (bottom - top) * scale))
+        for left, top, right, bottom in page_boxes
+    ]
+    return digits, page_boxes, boxes, [(pieces[i].box, line.fills[i]) for i in line.marks if pieces[i].whole], height
+
+
+@dataclass(frozen=True)
+class _Grouping:
+    """One cutting of a line into pieces, grouped: its total log score, the runs chosen as
+    digits with their `Prediction`s, the pieces left out and each piece's share of its box."""
+    score: float
+    pieces: list
+    chosen: list
+    marks: list
+    predictions: dict
+    fills: list
+
+
+def _grouped(recognizer, ink, labels, stats, kept, height, along_paths, number, framed):
+    """The line cut into pieces (the strokes `along_paths` along paths, the others straight)
+    and grouped into the digits that read most surely; a `_Grouping` with no digits when no run
+    could be read. `framed` keeps each run's inputs (`_framed`) by its pixels, for the next
+    cutting."""
+    pieces = cut_into_pieces(ink, labels, stats, kept, height, along_paths)
     tall = [piece.box for piece in pieces if piece.height >= TALL * height]
     line = line_of(tall)
     # A dot below the line's middle, a stroke of its own apart from the digits' columns, is a
@@ -123,40 +158,37 @@ def _read_line(recognizer, image, number):
     fills = [stats[piece.label, 4] / (piece.width * piece.height) if piece.whole else 0.0 for piece in pieces]
     separate = [point(piece.box, fill, height, line) is not None and beside(piece.box, tall) for piece, fill in zip(pieces, fills)]
 
-    candidates = runs(pieces, height, separate, WIDEST_DIGIT if number else WIDEST_LETTER)
-    readable, inputs = [], []
-    for run in candidates:
-        try:
-            inputs.append(as_the_reader_sees(crop(ink, labels, pieces[slice(*run)]), dots=not number))
-        except NoDigitError:
-            continue
-        readable.append(run)
+    readable = {}
+    for run in runs(pieces, height, separate, WIDEST_DIGIT if number else WIDEST_LETTER):
+        key = tuple((piece.label, piece.top, piece.start.tobytes(), piece.end.tobytes()) for piece in pieces[slice(*run)])
+        if key not in framed:
+            framed[key] = _framed(crop(ink, labels, pieces[slice(*run)]), height, number)
+        if framed[key] is not None:
+            readable[run] = framed[key]
     if not readable:
-        raise NoDigitError(NO_DIGIT_MESSAGE)
-    inputs = dict(zip(readable, inputs))
+        return _Grouping(-np.inf, pieces, [], [], {}, fills)
+    inputs = {run: model_input for run, (model_input, _) in readable.items()}
     verifier = load_verifier() if number else None
-    whole = dict(zip(readable, verifier(np.stack(list(inputs.values()))))) if verifier else dict.fromkeys(readable, 1.0)
+    if verifier:
+        whole = dict(zip(readable, verifier(np.stack([verifier_input for _, verifier_input in readable.values()]))))
+    else:
+        whole = dict.fromkeys(readable, 1.0)
     # The model reads only the runs the verifier deems may be whole digits; the others score
     # at most the verifier's probability, and are read only if chosen all the same.
     predictions = _read(recognizer, {run: inputs[run] for run in readable if whole[run] >= READ_FROM}, number)
     scores = {run: whole[run] * (predictions[run].confidence if run in predictions else 1.0) for run in readable}
-    chosen, marks = best_grouping(scores, left_out(pieces, height, separate))
-    if not chosen:
-        raise NoDigitError(NO_DIGIT_MESSAGE)
+    chosen, marks, score = best_grouping(scores, left_out(pieces, height, separate))
     predictions.update(_read(recognizer, {run: inputs[run] for run in chosen if run not in predictions}, number))
-
-    digits = [predictions[run] for run in chosen]
-    page_boxes = [box_of(pieces[slice(*run)]) for run in chosen]
-    boxes = [
-        tuple(int(round(value)) for value in (left * scale + page_left, top * scale + page_top, (right - left) * scale, (bottom - top) * scale))
-        for left, top, right, bottom in page_boxes
-    ]
-    return digits, page_boxes, boxes, [(pieces[i].box, fills[i]) for i in marks if pieces[i].whole], height
+    return _Grouping(score, pieces, chosen, marks, predictions, fills)
 
 
-def _digits_height(stats, kept):
-    heights = stats[kept, 3]
-    return float(np.median(heights[heights >= TALL * heights.max()]))
+def _framed(part, height, number):
+    """A run's (28, 28) inputs, to the model and, for a number, to the verifier; None when
+    it holds no digit."""
+    try:
+        return as_the_reader_sees(part, dots=not number), as_the_verifier_sees(part, height) if number else None
+    except NoDigitError:
+        return None
 
 
 def _read(recognizer, inputs, digits_only):

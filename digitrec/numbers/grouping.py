@@ -61,8 +61,9 @@ def left_out(pieces, height, separate):
 
 
 def best_grouping(scores, left_out):
-    """The digits (first, end) and the pieces left out (indices) of the best grouping, given
-    each run's score in `scores` {(first, end): probability} and each piece's `left_out`."""
+    """The digits (first, end), the pieces left out (indices) and the total log score of the
+    best grouping, given each run's score in `scores` {(first, end): probability} and each
+    piece's `left_out`."""
     count = len(left_out)
     best = [0.0] + [-np.inf] * count
     choice = [None] * (count + 1)
@@ -80,7 +81,7 @@ def best_grouping(scores, left_out):
         else:
             digits.append((at, end))
         end = at
-    return digits[::-1], marks[::-1]
+    return digits[::-1], marks[::-1], float(best[count])
 
 
 def _apart(pieces):

@@ -4,7 +4,9 @@ digits, so that every digit is a run of consecutive pieces.
 Ruled lines go first: a long thin horizontal stroke is the form's, not the writer's, and
 where a digit crosses it the digit's stroke is kept. Then each connected stroke is a piece,
 and a stroke wide enough to be digits that touch is cut, at the columns where it has least
-ink, into several: which of the cuts are between digits is for the recogniser to say.
+ink, into several: which of the cuts are between digits is for the recogniser to say. A
+stroke wider than the digits are tall may be digits that lean into each other, which no
+column parts: the reader also cuts it along paths that bend around their strokes.
 """
 
 from dataclasses import dataclass
@@ -20,22 +22,31 @@ from digitrec.preprocessing.ink import components
 RULED_LINE_LENGTH = 0.6
 LINE_OVER_DIGITS = 1.5
 RULED_LINE_THICKNESS = 0.08
+# The digits' height is that of the tallest strokes: the median of those at least this share
+# of the tallest one's, so that one long stroke does not stand for the line.
+TALL = 0.7
 # A stroke wider than this many times the digits' height may be digits that touch: it is cut,
 # unless it is shorter than this share of their height: then it is a mark, part of a digit or
 # a dash, a dot or a speck.
 TOUCHING_ASPECT = 0.6
 MARK_HEIGHT = 0.45
+# A stroke this many times as wide as the digits are tall may be two digits or more that
+# touch, leaning into each other: it is also cut along paths.
+PATHS_FROM = 1.0
 # A cut leaves at least this much of the digits' height on either side (a 1 is narrow), and
 # a stroke is cut at most this many times per height of its width.
 NARROWEST_DIGIT = 0.15
 CUTS_PER_HEIGHT = 2.5
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Piece:
     label: int  # The connected stroke it is from, in the page's labels.
-    start: int  # The stroke's pixels in columns start:end are the piece's.
-    end: int
+    # The stroke's pixels in columns start[i]:end[i] of its row top + i are the piece's: the
+    # same columns in every row for a straight cut, a path's for a cut along one.
+    top: int
+    start: np.ndarray
+    end: np.ndarray
     box: tuple  # (left, top, right, bottom) of its pixels, in the page.
     whole: bool  # Whether it is the whole stroke, not cut.
 
@@ -84,22 +95,49 @@ def _long_rows(binary, length):
     return cv2.morphologyEx(binary, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (length, 1)))
 
 
-def cut_into_pieces(ink, labels, stats, kept, height):
+def digits_height(stats, kept):
+    """The height of the digits on a page, from its strokes' statistics (OpenCV's)."""
+    heights = stats[kept, 3]
+    return float(np.median(heights[heights >= TALL * heights.max()]))
+
+
+def wide_strokes(stats, kept, height):
+    """The kept strokes wide enough to be digits that touch: those `cut_into_pieces` cuts."""
+    return [
+        int(label) for label in np.flatnonzero(kept)
+        if stats[label, 2] > TOUCHING_ASPECT * height and stats[label, 3] >= MARK_HEIGHT * height
+    ]
+
+
+def leaning_strokes(stats, kept, height):
+    """The wide strokes that may be digits leaning into each other: those also cut along paths."""
+    return [label for label in wide_strokes(stats, kept, height) if stats[label, 2] > PATHS_FROM * height]
+
+
+def cut_into_pieces(ink, labels, stats, kept, height, along_paths=()):
     """The pieces of the page's kept strokes, left to right by their middle: each stroke
-    whole, or cut where it may be digits that touch, digits `height` pixels tall."""
+    whole, or cut where it may be digits that touch, digits `height` pixels tall. The strokes
+    in `along_paths` are cut along the paths that cross least ink near those columns, which
+    part digits that lean into each other, where a straight cut leaves a piece of one on the
+    other."""
     pieces = []
+    wide = set(wide_strokes(stats, kept, height))
     for label in np.flatnonzero(kept):
         left, top, width, tall = (int(value) for value in stats[label, :4])
-        if width <= TOUCHING_ASPECT * height or tall < MARK_HEIGHT * height:
-            pieces.append(Piece(int(label), left, left + width, (left, top, left + width, top + tall), True))
+        if label not in wide:
+            pieces.append(Piece(int(label), top, np.full(tall, left), np.full(tall, left + width), (left, top, left + width, top + tall), True))
             continue
         own = np.where(labels[top : top + tall, left : left + width] == label, ink[top : top + tall, left : left + width], 0.0)
-        edges = [0, *_cuts(own, height), width]
+        columns = _cuts(own, height)
+        cuts = _paths(own, columns, height) if label in along_paths else [np.full(tall, column) for column in columns]
+        edges = [np.zeros(tall, int), *cuts, np.full(tall, width)]
+        inside = np.arange(width)
         for start, end in zip(edges, edges[1:]):
-            x, y, w, h = cv2.boundingRect((own[:, start:end] > 0).view(np.uint8))
+            part = (own > 0) & (inside >= start[:, None]) & (inside < end[:, None])
+            x, y, w, h = cv2.boundingRect(part.view(np.uint8))
             if w:
-                box = (left + start + x, top + y, left + start + x + w, top + y + h)
-                pieces.append(Piece(int(label), left + start, left + end, box, len(edges) == 2))
+                box = (left + x, top + y, left + x + w, top + y + h)
+                pieces.append(Piece(int(label), top, left + start, left + end, box, len(edges) == 2))
     return sorted(pieces, key=lambda piece: piece.box[0] + piece.box[2])
 
 
@@ -121,6 +159,42 @@ def _cuts(own, height):
     return sorted(cuts)
 
 
+def _paths(own, columns, height):
+    """For each cut column, the top-to-bottom path through the stroke `own` that crosses the
+    least ink, moving at most a column a row and staying within a narrow digit's width of
+    its column; each path to the right of the one before it."""
+    tall, width = own.shape
+    reach = max(1, int(NARROWEST_DIGIT * height))
+    # A step aside costs a little, so that of paths crossing as much ink the straightest wins.
+    lean = 0.02 * float(own.max(initial=0.0))
+    paths = []
+    for column in columns:
+        low, high = max(1, column - reach), min(width - 1, column + reach + 1)
+        # Ties go to the column itself: a step aside costs a little more than none.
+        cost = own[:, low:high].astype(np.float32) + np.abs(np.arange(low, high) - column) * 1e-3 * lean
+        # totals[row, j]: the least ink of a path from the top row down to (row, low + j).
+        totals = np.empty_like(cost)
+        totals[0] = cost[0]
+        aside = np.full(high - low + 2, np.inf)
+        for row in range(1, tall):
+            aside[1:-1] = totals[row - 1] + lean
+            np.minimum(np.minimum(aside[:-2], aside[2:]), totals[row - 1], out=totals[row])
+            totals[row] += cost[row]
+        # Back up from the best foot, each row to the neighbour it came from.
+        path = np.empty(tall, int)
+        path[-1] = int(totals[-1].argmin())
+        for row in range(tall - 1, 0, -1):
+            j, first = path[row], max(0, path[row] - 1)
+            options = totals[row - 1, first : j + 2] + lean
+            options[j - first] = totals[row - 1, j]
+            path[row - 1] = first + int(options.argmin())
+        path += low
+        if paths:
+            path = np.maximum(path, paths[-1] + 1)
+        paths.append(np.minimum(path, width - 1))
+    return paths
+
+
 def box_of(pieces):
     """The (left, top, right, bottom) box of some pieces' pixels, in the page."""
     return (
@@ -135,6 +209,15 @@ def crop(ink, labels, pieces):
     window = labels[top:bottom, left:right]
     own = np.zeros(window.shape, bool)
     for piece in pieces:
-        start, end = max(piece.start, left) - left, min(piece.end, right) - left
-        own[:, start:end] |= window[:, start:end] == piece.label
+        # The piece's stroke may reach beyond the window: its rows and columns inside it.
+        first, last = max(top, piece.top), min(bottom, piece.top + len(piece.start))
+        start, end = piece.start[first - piece.top : last - piece.top], piece.end[first - piece.top : last - piece.top]
+        low, high = max(int(start.min()), left), min(int(end.max()), right)
+        rows, columns = slice(first - top, last - top), slice(low - left, high - left)
+        mine = window[rows, columns] == piece.label
+        if (start != low).any() or (end != high).any():
+            # Cut along a path: its columns in each row.
+            inside = np.arange(low, high)
+            mine &= (inside >= start[:, None]) & (inside < end[:, None])
+        own[rows, columns] |= mine
     return ink[top:bottom, left:right] * own
