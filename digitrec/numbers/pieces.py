@@ -31,8 +31,11 @@ TALL = 0.7
 TOUCHING_ASPECT = 0.6
 MARK_HEIGHT = 0.45
 # A stroke this many times as wide as the digits are tall may be two digits or more that
-# touch, leaning into each other: it is also cut along paths.
+# touch, leaning into each other: it is also cut along paths, each of which may wander this
+# share of the height either side of its column (as far as slanted digits reach under each
+# other).
 PATHS_FROM = 1.0
+PATH_REACH = 0.3
 # A cut leaves at least this much of the digits' height on either side (a 1 is narrow), and
 # a stroke is cut at most this many times per height of its width.
 NARROWEST_DIGIT = 0.15
@@ -161,10 +164,10 @@ def _cuts(own, height):
 
 def _paths(own, columns, height):
     """For each cut column, the top-to-bottom path through the stroke `own` that crosses the
-    least ink, moving at most a column a row and staying within a narrow digit's width of
-    its column; each path to the right of the one before it."""
+    least ink, moving at most a column a row and at most `PATH_REACH` of the height from its
+    column; each path to the right of the one before it."""
     tall, width = own.shape
-    reach = max(1, int(NARROWEST_DIGIT * height))
+    reach = max(1, int(PATH_REACH * height))
     # A step aside costs a little, so that of paths crossing as much ink the straightest wins.
     lean = 0.02 * float(own.max(initial=0.0))
     paths = []
