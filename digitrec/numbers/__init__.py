@@ -26,6 +26,9 @@ from digitrec.verifier import as_the_reader_sees, as_the_verifier_sees, load_ver
 
 # Runs that the verifier deems less likely than this to be one whole digit are not read.
 READ_FROM = 0.02
+# A digit read from a wide stroke with a score of at least this (the verifier's probability
+# times the model's confidence) is not looked for again along paths.
+SURE = 0.9
 # A letter (an m, a w) may be this many times as wide as the line is tall.
 WIDEST_LETTER = 2.0
 
@@ -113,14 +116,14 @@ def _read_line(recognizer, image, number):
         ink, labels, stats, kept = strokes(cleaned)
     height = digits_height(stats, kept)
     # Wide strokes are cut at straight columns; those wide enough to be digits that touch are
-    # also cut along paths, which part digits that lean into each other: the cutting whose
-    # grouping reads more surely is the reading.
-    cuttings = [()]
-    leaning = leaning_strokes(stats, kept, height)
-    if leaning:
-        cuttings.append(leaning)
+    # also cut along paths, which part digits that lean into each other, unless the straight
+    # cuts read them surely: the cutting whose grouping reads more surely is the reading.
     framed = {}  # Runs the two cuttings share are framed once.
-    line = max((_grouped(recognizer, ink, labels, stats, kept, height, along, number, framed) for along in cuttings), key=lambda g: g.score)
+    line = _grouped(recognizer, ink, labels, stats, kept, height, (), number, framed)
+    leaning = leaning_strokes(stats, kept, height)
+    if leaning and not _surely_read(line, leaning):
+        bent = _grouped(recognizer, ink, labels, stats, kept, height, leaning, number, framed)
+        line = max(line, bent, key=lambda grouping: grouping.score)
     if not line.chosen:
         raise NoDigitError(NO_DIGIT_MESSAGE)
     pieces = line.pieces
@@ -139,6 +142,7 @@ class _Grouping:
     digits with their `Prediction`s, the pieces left out and each piece's share of its box."""
     score: float
     pieces: list
+    scores: dict  # Each run's score, {(first, end): probability}.
     chosen: list
     marks: list
     predictions: dict
@@ -166,7 +170,7 @@ def _grouped(recognizer, ink, labels, stats, kept, height, along_paths, number, 
         if framed[key] is not None:
             readable[run] = framed[key]
     if not readable:
-        return _Grouping(-np.inf, pieces, [], [], {}, fills)
+        return _Grouping(-np.inf, pieces, {}, [], [], {}, fills)
     inputs = {run: model_input for run, (model_input, _) in readable.items()}
     verifier = load_verifier() if number else None
     if verifier:
@@ -179,7 +183,14 @@ def _grouped(recognizer, ink, labels, stats, kept, height, along_paths, number, 
     scores = {run: whole[run] * (predictions[run].confidence if run in predictions else 1.0) for run in readable}
     chosen, marks, score = best_grouping(scores, left_out(pieces, height, separate))
     predictions.update(_read(recognizer, {run: inputs[run] for run in chosen if run not in predictions}, number))
-    return _Grouping(score, pieces, chosen, marks, predictions, fills)
+    return _Grouping(score, pieces, scores, chosen, marks, predictions, fills)
+
+
+def _surely_read(line, strokes):
+    """Whether every digit a grouping reads from `strokes` (labels) scores at least `SURE`."""
+    return all(
+        line.scores[run] >= SURE for run in line.chosen if any(piece.label in strokes for piece in line.pieces[slice(*run)])
+    )
 
 
 def _framed(part, height, number):
