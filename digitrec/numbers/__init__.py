@@ -138,8 +138,9 @@ def _read_line(recognizer, image, number):
 
 @dataclass(frozen=True)
 class _Grouping:
-    """One cutting of a line into pieces, grouped: its total log score, the runs chosen as
-    digits with their `Prediction`s, the pieces left out and each piece's share of its box."""
+    """One cutting of a line into pieces, grouped: its total log score, each run's score, the
+    runs chosen as digits with their `Prediction`s, the pieces left out and each piece's share
+    of its box."""
     score: float
     pieces: list
     scores: dict  # Each run's score, {(first, end): probability}.
@@ -186,10 +187,11 @@ def _grouped(recognizer, ink, labels, stats, kept, height, along_paths, number, 
     return _Grouping(score, pieces, scores, chosen, marks, predictions, fills)
 
 
-def _surely_read(line, strokes):
-    """Whether every digit a grouping reads from `strokes` (labels) scores at least `SURE`."""
+def _surely_read(line, leaning):
+    """Whether every digit a grouping reads from the strokes `leaning` (their labels) scores
+    at least `SURE`."""
     return all(
-        line.scores[run] >= SURE for run in line.chosen if any(piece.label in strokes for piece in line.pieces[slice(*run)])
+        line.scores[run] >= SURE for run in line.chosen if any(piece.label in leaning for piece in line.pieces[slice(*run)])
     )
 
 

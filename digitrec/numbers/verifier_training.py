@@ -2,11 +2,12 @@
 with training digits, each labelled by the ink it holds.
 
 The verifier is asked about the runs the reader makes (strokes cut at their columns of least
-ink, then one to four consecutive pieces), so it learns from exactly those: numbers of 2 to
-4 training digits (MNIST's, and UNIPEN's training writers' when given), spaced, written
-close or with a pair that touches, slanted, as written or redrawn with another pen, cut by the
-reader's first stage and each run shown to it at the line's scale, as the reader shows it. A run is
-one whole digit when it holds nearly all of one digit's ink and little of any other's.
+ink or along paths, then one to four consecutive pieces), so it learns from exactly those:
+numbers of 2 to 4 training digits (MNIST's, and UNIPEN's training writers' when given),
+spaced, written close or with a pair that touches, slanted, as written or redrawn with
+another pen, cut by the reader's first stage, each run shown to it at the line's scale as the
+reader shows it. A run is one whole digit when it holds nearly all of one digit's ink and
+little of any other's.
 """
 
 import dataclasses
