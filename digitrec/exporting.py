@@ -32,7 +32,13 @@ def output(classes):
     """What a classifier's export gives: one probability per label."""
     return {"name": OUTPUT_NAME, "shape": ["batch", len(classes)], "dtype": "float32", "meaning": "probability of each label, summing to 1"}
 
-# The number reader's verifier gives one probability instead.
+# The number reader's verifier takes a run of ink at its line's scale, and gives one
+# probability.
+VERIFIER_INPUT = {
+    **INPUT,
+    "scaling": "white ink on black, 0.0 to 1.0, a run of pieces of a number at its line's scale (a digit "
+    "as tall as the line 20 pixels tall), centred: what digitrec.verifier.as_the_verifier_sees returns",
+}
 VERIFIER_OUTPUT = {"name": OUTPUT_NAME, "shape": ["batch", 1], "dtype": "float32", "meaning": "probability that the image is one whole digit"}
 
 
@@ -67,7 +73,7 @@ def export(model, format, out_dir):
         "format": format,
         "file": out.name,
         "bytes": out.stat().st_size,
-        "input": INPUT,
+        "input": VERIFIER_INPUT if model == "verifier" else INPUT,
         "output": VERIFIER_OUTPUT if model == "verifier" else output(classes),
         "labels": None if model == "verifier" else list(classes),
         "source": models.describe(source),
