@@ -246,8 +246,6 @@ def edit_distance(a, b):
     return row[-1]
 
 
-# Gaps between neighbouring digits, as a share of their mean width: as people usually space
-# them, and written close, where columns overlap and some pairs touch.
 def numbers(model_names, count, seed):
     """Numbers of 2 to 6 test digits (MNIST's, and UNIPEN's test writers' when
     `DIGITREC_UNIPEN` is set), spaced, tight or with one pair touching, slanted, as written or

@@ -62,35 +62,30 @@ def test_touching_digits_are_split(mlp, test_set):
 
 
 def test_strokes_that_lean_into_each_other_are_parted_along_a_path():
-    from digitrec.numbers.pieces import cut_into_pieces, digits_height, leaning_strokes
+    from digitrec.numbers.pieces import box_of, crop, cut_into_pieces, digits_height, leaning_strokes
     from digitrec.preprocessing import strokes
 
     # Two broad strokes slanting the same way, the second's foot under the first's head (no
     # column parts them), joined at mid-height: one stroke, wider than it is tall.
-    page = np.zeros((60, 100), np.float32)
+    left_stroke, page = np.zeros((60, 100), bool), np.zeros((60, 100), np.float32)
     for row in range(10, 50):
         lean = (50 - row) // 3
-        page[row, 20 + lean : 40 + lean] = 1.0
+        left_stroke[row, 20 + lean : 40 + lean] = True
         page[row, 46 + lean : 66 + lean] = 1.0
+    page[left_stroke] = 1.0
     page[28:32, 40:56] = 1.0
     ink, labels, stats, kept = strokes(page)
     height = digits_height(stats, kept)
     assert kept.sum() == 1 and leaning_strokes(stats, kept, height) == [1]
-    left_stroke = np.zeros(page.shape, bool)
-    for row in range(10, 50):
-        left_stroke[row, 20 + (50 - row) // 3 : 40 + (50 - row) // 3] = True
 
     def best_part(pieces):
         """The share of the left stroke's pixels in the piece that holds most of them, and the
         share of that piece's pixels that are the left stroke's."""
         best = 0.0, 0.0
         for piece in pieces:
-            rows = np.arange(page.shape[0])[:, None] - piece.top
-            inside = (rows >= 0) & (rows < len(piece.start))
-            start = piece.start[np.clip(rows, 0, len(piece.start) - 1)]
-            end = piece.end[np.clip(rows, 0, len(piece.end) - 1)]
-            columns = np.arange(page.shape[1])
-            own = (labels == piece.label) & inside & (columns >= start) & (columns < end)
+            own = np.zeros(page.shape, bool)
+            left, top, right, bottom = box_of([piece])
+            own[top:bottom, left:right] = crop(ink, labels, [piece]) > 0
             best = max(best, ((own & left_stroke).sum() / left_stroke.sum(), (own & left_stroke).sum() / max(own.sum(), 1)))
         return best
 
