@@ -62,7 +62,7 @@ def test_touching_digits_are_split(mlp, test_set):
 
 
 def test_strokes_that_lean_into_each_other_are_parted_along_a_path():
-    from digitrec.numbers.pieces import box_of, crop, cut_into_pieces, digits_height, leaning_strokes
+    from digitrec.numbers.pieces import box_of, crop, cut_into_pieces, digits_height, wide_strokes
     from digitrec.preprocessing import strokes
 
     # Two broad strokes slanting the same way, the second's foot under the first's head (no
@@ -76,7 +76,7 @@ def test_strokes_that_lean_into_each_other_are_parted_along_a_path():
     page[28:32, 40:56] = 1.0
     ink, labels, stats, kept = strokes(page)
     height = digits_height(stats, kept)
-    assert kept.sum() == 1 and leaning_strokes(stats, kept, height) == [1]
+    assert kept.sum() == 1 and wide_strokes(stats, kept, height) == [1]
 
     def best_part(pieces):
         """The share of the left stroke's pixels in the piece that holds most of them, and the

@@ -17,7 +17,7 @@ from digitrec.labels import DIGITS
 from digitrec.numbers.case import with_case
 from digitrec.numbers.grouping import WIDEST_DIGIT, best_grouping, left_out, runs
 from digitrec.numbers.marks import beside, line_of, point, text_with_marks
-from digitrec.numbers.pieces import TALL, box_of, crop, cut_into_pieces, digits_height, leaning_strokes, without_ruled_lines
+from digitrec.numbers.pieces import TALL, box_of, crop, cut_into_pieces, digits_height, wide_strokes, without_ruled_lines
 from digitrec.prediction import UNSURE_BELOW, Prediction
 from digitrec.preprocessing import page_ink, strokes
 from digitrec.preprocessing.ink import INK_THRESHOLD
@@ -115,14 +115,14 @@ def _read_line(recognizer, image, number):
     if cleaned is not ink:
         ink, labels, stats, kept = strokes(cleaned)
     height = digits_height(stats, kept)
-    # Wide strokes are cut at straight columns; those wide enough to be digits that touch are
-    # also cut along paths, which part digits that lean into each other, unless the straight
-    # cuts read them surely: the cutting whose grouping reads more surely is the reading.
+    # Strokes wide enough to be digits that touch are cut at straight columns, and also along
+    # paths, which part digits that lean into each other, unless the straight cuts read them
+    # surely: the cutting whose grouping reads more surely is the reading.
     framed = {}  # Runs the two cuttings share are framed once.
     line = _grouped(recognizer, ink, labels, stats, kept, height, (), number, framed)
-    leaning = leaning_strokes(stats, kept, height)
-    if leaning and not _surely_read(line, leaning):
-        bent = _grouped(recognizer, ink, labels, stats, kept, height, leaning, number, framed)
+    wide = wide_strokes(stats, kept, height)
+    if wide and not _surely_read(line, wide):
+        bent = _grouped(recognizer, ink, labels, stats, kept, height, wide, number, framed)
         line = max(line, bent, key=lambda grouping: grouping.score)
     if not line.chosen:
         raise NoDigitError(NO_DIGIT_MESSAGE)
@@ -187,11 +187,11 @@ def _grouped(recognizer, ink, labels, stats, kept, height, along_paths, number, 
     return _Grouping(score, pieces, scores, chosen, marks, predictions, fills)
 
 
-def _surely_read(line, leaning):
-    """Whether every digit a grouping reads from the strokes `leaning` (their labels) scores
+def _surely_read(line, wide):
+    """Whether every digit a grouping reads from the strokes `wide` (their labels) scores
     at least `SURE`."""
     return all(
-        line.scores[run] >= SURE for run in line.chosen if any(piece.label in leaning for piece in line.pieces[slice(*run)])
+        line.scores[run] >= SURE for run in line.chosen if any(piece.label in wide for piece in line.pieces[slice(*run)])
     )
 
 

@@ -4,9 +4,9 @@ digits, so that every digit is a run of consecutive pieces.
 Ruled lines go first: a long thin horizontal stroke is the form's, not the writer's, and
 where a digit crosses it the digit's stroke is kept. Then each connected stroke is a piece,
 and a stroke wide enough to be digits that touch is cut, at the columns where it has least
-ink, into several: which of the cuts are between digits is for the recogniser to say. A
-stroke wider than the digits are tall may be digits that lean into each other, which no
-column parts: the reader also cuts it along paths that bend around their strokes.
+ink, into several: which of the cuts are between digits is for the recogniser to say. Such
+a stroke may also be digits that lean into each other, which no column parts (a slanted 1
+against its neighbour): the reader also cuts it along paths that bend around their strokes.
 """
 
 from dataclasses import dataclass
@@ -30,11 +30,8 @@ TALL = 0.7
 # a dash, a dot or a speck.
 TOUCHING_ASPECT = 0.6
 MARK_HEIGHT = 0.45
-# A stroke this many times as wide as the digits are tall may be two digits or more that
-# touch, leaning into each other: it is also cut along paths, each of which may wander this
-# share of the height either side of its column (as far as slanted digits reach under each
-# other).
-PATHS_FROM = 1.0
+# A path cutting a wide stroke may wander this share of the height either side of its column
+# (as far as slanted digits reach under each other).
 PATH_REACH = 0.3
 # A cut leaves at least this much of the digits' height on either side (a 1 is narrow), and
 # a stroke is cut at most this many times per height of its width.
@@ -110,11 +107,6 @@ def wide_strokes(stats, kept, height):
         int(label) for label in np.flatnonzero(kept)
         if stats[label, 2] > TOUCHING_ASPECT * height and stats[label, 3] >= MARK_HEIGHT * height
     ]
-
-
-def leaning_strokes(stats, kept, height):
-    """The wide strokes that may be digits leaning into each other: those also cut along paths."""
-    return [label for label in wide_strokes(stats, kept, height) if stats[label, 2] > PATHS_FROM * height]
 
 
 def cut_into_pieces(ink, labels, stats, kept, height, along_paths=()):

@@ -23,7 +23,7 @@ from digitrec.drawing import GAP_BANDS, compose_number, shear
 from digitrec.errors import NoDigitError
 from digitrec.models import save
 from digitrec.numbers.grouping import runs
-from digitrec.numbers.pieces import box_of, crop, cut_into_pieces, digits_height, leaning_strokes
+from digitrec.numbers.pieces import box_of, crop, cut_into_pieces, digits_height, wide_strokes
 from digitrec.preprocessing import strokes
 from digitrec.verifier import VERIFIER_PATH, as_the_reader_sees, as_the_verifier_sees, build_verifier
 
@@ -100,10 +100,10 @@ def labelled_runs(page, owners):
     # is in no piece, so it is in no digit's total either.
     stroked = labels > 0
     totals = (owners * stroked).sum(axis=(1, 2), dtype=np.float64)
-    leaning = leaning_strokes(stats, kept, height)
+    wide = wide_strokes(stats, kept, height)
     # Both of the reader's cuttings: straight, and along paths where strokes may lean into
     # each other (there, only the runs that hold a piece cut so).
-    for along_paths in ((), leaning) if leaning else ((),):
+    for along_paths in ((), wide) if wide else ((),):
         pieces = cut_into_pieces(ink, labels, stats, kept, height, along_paths)
         for first, end in runs(pieces, height, [False] * len(pieces)):
             if along_paths and not any(piece.label in along_paths for piece in pieces[first:end]):
