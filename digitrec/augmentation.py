@@ -5,7 +5,8 @@ write. Each training digit is transformed the way another writer, pen or scanner
 made it: tilted and slanted, narrower or wider, wobbled by an elastic distortion, drawn with
 a thinner or bolder pen, broken by a gap, blurred, or stretched to fill its box; the UNIPEN
 digits are also redrawn from their pen strokes with other pen widths and with fewer tablet
-points (polygonal strokes). Every result is framed as MNIST frames its digits (ink fitted in
+points (polygonal strokes), and MNIST's, which have no strokes, along their centre line with
+a pen from a fine one to a marker. Every result is framed as MNIST frames its digits (ink fitted in
 20x20, centred by mass), the way the app's preprocessing frames every input.
 """
 
@@ -16,7 +17,8 @@ import cv2
 import keras
 import numpy as np
 
-from digitrec.preprocessing import CENTRE, fit_frame
+from digitrec.drawing import pen as redrawn_with
+from digitrec.preprocessing import CENTRE, fit_frame, preprocess
 
 # Transforms run on a canvas of this side, with the digit drawn at SCALE times MNIST's size,
 # so that rotating, slanting and a one-step change of pen width stay fine-grained.
@@ -42,6 +44,9 @@ class Augmentation:
     jitter: int = 1  # Pixels, either way, that the framed digit may sit off MNIST's centre.
     redraw: float = 0.5  # Share of pen-stroke digits redrawn with another pen width each epoch.
     polygonal: float = 0.4  # Share of redrawn digits that keep only every few tablet points.
+    # Share of digits without pen strokes (MNIST's) traced along their centre line with a
+    # round pen, from a fine one to a marker, each epoch.
+    retrace: float = 0.0
 
 
 NONE = Augmentation(probability=0.0, redraw=0.0)
@@ -159,6 +164,19 @@ def redraw(strokes, rng, augmentation):
     return (framed / max(float(framed.max()), 1e-6) * 255).round().astype(np.uint8)
 
 
+def retrace(image, rng):
+    """An MNIST-framed uint8 digit traced along its centre line with a round pen from a hair's
+    width to a marker's (1 % to 20 % of the digit's height), as the app's preprocessing
+    frames that drawing: uint8 (28, 28)."""
+    side = 4 * 28  # The digit about 80 pixels tall, where the centre line is found.
+    radius = round(rng.uniform(0.005, 0.1) * 80)
+    drawn = (redrawn_with(image, side, radius) * 255).round().astype(np.uint8)
+    try:
+        return (preprocess(drawn) * 255).round().astype(np.uint8)
+    except ValueError:  # Too little of it left to be read as a digit: keep it as it was.
+        return image
+
+
 class WriterBatches(keras.utils.PyDataset):
     """Shuffled training batches of (images, one-hot labels over `classes`), every image
     varied afresh.
@@ -202,6 +220,8 @@ class WriterBatches(keras.utils.PyDataset):
             image = redraw(strokes, rng, self.augmentation)
             if image is None:
                 image = self.images[index]
+        elif strokes is None and rng.random() < self.augmentation.retrace:
+            image = retrace(image, rng)
         return vary(image, rng, self.augmentation)
 
     def on_epoch_end(self):

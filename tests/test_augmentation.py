@@ -3,7 +3,7 @@ batches are repeatable from their seed, and pen strokes redraw the digits they c
 
 import numpy as np
 
-from digitrec.augmentation import NONE, Augmentation, WriterBatches, redraw, vary
+from digitrec.augmentation import NONE, Augmentation, WriterBatches, redraw, retrace, vary
 from digitrec.preprocessing import CENTRE
 
 
@@ -49,6 +49,22 @@ def test_redrawn_strokes_give_back_the_digit(unipen):
     assert np.median(correlations) > 0.75 and max(correlations) < 0.999
     polygonal = Augmentation(polygonal=1.0)
     assert np.median([np.corrcoef(redraw(strokes[i], rng, polygonal).ravel(), images[i].ravel())[0, 1] for i in range(100)]) > 0.6
+
+
+def test_retraced_digits_keep_their_shape_with_pens_from_fine_to_marker(test_set, mlp):
+    images, labels = test_set
+    rng = np.random.default_rng(0)
+    retraced = np.stack([retrace(image, rng) for image in images[:200]])
+    assert retraced.shape == (200, 28, 28) and retraced.dtype == np.uint8
+    correlations = [np.corrcoef(a.ravel(), b.ravel())[0, 1] for a, b in zip(retraced, images[:200])]
+    assert np.median(correlations) > 0.6 and max(correlations) < 0.999  # Alike, never the same.
+    # The same digit, traced again and again: as the app frames them, the pens range from
+    # MNIST's own width to a marker's, the ink's area growing by more than half.
+    ink = [(retrace(images[0], rng) > 128).sum() for _ in range(30)]
+    assert max(ink) > 1.5 * min(ink)
+    # Still the digit it was: the dense network reads them nearly as well as the originals.
+    read = mlp.probabilities(retraced / np.float32(255)).argmax(axis=1)
+    assert np.mean(read == labels[:200]) > 0.95
 
 
 def test_batches_are_repeatable_and_new_every_epoch(test_set):
