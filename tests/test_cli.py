@@ -76,8 +76,8 @@ def test_missing_model_is_a_clear_error():
 
 def test_help_shows_defaults():
     help_text = " ".join(run("train", "--help").stdout.split())  # argparse wraps lines.
-    assert "(default: 40 for mlp, 32 for cnn)" in help_text and "(default: 128)" in help_text
-    assert "(default: 2 for mlp, 1 for cnn)" in help_text  # --unipen-repeats
+    assert "(default: 40 for mlp, 28 for cnn)" in help_text and "(default: 128)" in help_text
+    assert "(default: 2 for mlp, 3 for cnn)" in help_text  # --unipen-repeats
 
 
 def test_serve_warns_when_reachable_without_a_login():
