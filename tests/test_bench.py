@@ -25,7 +25,8 @@ def test_explain_table_has_each_model_and_its_ratio(capsys):
     row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("| mlp |"))
     ranked, random, ratio = (float(cell.rstrip("x")) for cell in row.strip("| ").split(" | ")[1:4])
     assert ranked > 2 * random > 0
-    assert ratio == pytest.approx(ranked / random, abs=0.1)
+    # The ratio is of the unrounded losses: the cells, rounded to 0.001, give it within 2%.
+    assert ratio == pytest.approx(ranked / random, rel=0.02)
 
 
 def test_numbers_table_reads_each_band_pen_and_paper(capsys):
