@@ -12,6 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from digitrec.errors import NoDigitError
 from digitrec.labels import DIGITS
+from digitrec.pairs import load_pair_reader
 from digitrec.paths import EXAMPLES_DIR
 from digitrec.preprocessing import sketchpad_strokes
 from digitrec.recognizer import Recognizer
@@ -219,7 +220,9 @@ def build_demo(recognizers, delete_cache=DELETE_CACHE, corrections=None):
     # The letters model, when given, has its own tab; the others are the digit models.
     letters = next((r for r in recognizers if r.classes != DIGITS), None)
     recognizers = {recognizer.name: recognizer for recognizer in recognizers if recognizer.classes == DIGITS}
-    load_verifier()  # The Number tab's, loaded and compiled now rather than on its first answer.
+    # The Number tab's helpers, loaded and compiled now rather than on its first answer.
+    load_verifier()
+    load_pair_reader()
     for recognizer in recognizers.values():
         recognizer.explainer()  # The Why view's, traced now rather than on a visitor's first stroke.
     with gr.Blocks(title=TITLE, delete_cache=delete_cache) as demo:

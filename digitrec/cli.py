@@ -17,8 +17,8 @@ def train_command(args):
     from digitrec.evaluation import plot_history, save_figures
     from digitrec.training import TrainConfig, default_config, train
 
-    if args.model == "verifier":
-        return train_verifier_command(args)
+    if args.model in ("verifier", "pairs"):
+        return train_reader_network_command(args)
     config = default_config(args.model, **_given(args, TrainConfig))
     print(config)
     out = args.out or models.model_path(config.model)
@@ -35,19 +35,29 @@ def train_command(args):
             print(f"wrote {path}")
 
 
-def train_verifier_command(args):
+def train_reader_network_command(args):
+    """Train one of the number reader's own networks: the verifier or the pair reader."""
     from digitrec import data
-    from digitrec.numbers import verifier_training
+    from digitrec.numbers import pair_training, verifier_training
+    from digitrec.pairs import PAIRS_PATH
     from digitrec.verifier import VERIFIER_PATH
 
-    config = verifier_training.VerifierConfig(**_given(args, verifier_training.VerifierConfig))
+    module, config_class, path, summary = {
+        "verifier": (
+            verifier_training, verifier_training.VerifierConfig, VERIFIER_PATH,
+            lambda card: f"{card['test_accuracy']:.2%} of {card['test_pieces']} runs cut from numbers of test digits told right",
+        ),
+        "pairs": (
+            pair_training, pair_training.PairConfig, PAIRS_PATH,
+            lambda card: f"of {card['test_strokes']} strokes from numbers of test digits, {card['test_pairs_read_right']:.2%} "
+            f"of the touching pairs read right and {card['test_singles_read_as_no_pair']:.2%} of the others read as no pair",
+        ),
+    }[args.model]
+    config = config_class(**_given(args, config_class))
     print(config)
-    out = args.out or VERIFIER_PATH
-    card = verifier_training.train(config, data.load_mnist(args.mnist), args.unipen, out=out, verbose=2)
-    print(
-        f"saved {out}: {card['test_accuracy']:.2%} of {card['test_pieces']} runs cut from numbers of test digits "
-        f"told right, drawn in {card['drawing_seconds']:.0f} s, trained in {card['training_seconds']:.0f} s"
-    )
+    out = args.out or path
+    card = module.train(config, data.load_mnist(args.mnist), args.unipen, out=out, verbose=2)
+    print(f"saved {out}: {summary(card)}, drawn in {card['drawing_seconds']:.0f} s, trained in {card['training_seconds']:.0f} s")
 
 
 def _given(args, config_class):
@@ -242,6 +252,7 @@ def finetune_command(args):
 
 def parser():
     from digitrec.training import default_config
+    from digitrec.numbers.pair_training import PairConfig
     from digitrec.numbers.verifier_training import VerifierConfig
 
     defaults, cnn = default_config("mlp"), default_config("cnn")
@@ -259,7 +270,7 @@ def parser():
     commands = main.add_subparsers(dest="command", required=True)
 
     train = commands.add_parser("train", help="train a model and save it with its card")
-    train.add_argument("--model", default=defaults.model, choices=["mlp", "cnn", "alnum", "verifier"], help="which network: the dense mlp, the cnn, the alnum cnn for letters and digits, or the number reader's one-digit verifier (default: %(default)s)")
+    train.add_argument("--model", default=defaults.model, choices=["mlp", "cnn", "alnum", "verifier", "pairs"], help="which network: the dense mlp, the cnn, the alnum cnn for letters and digits, or the number reader's one-digit verifier or touching-pair reader (default: %(default)s)")
     train.add_argument("--epochs", type=int, help=f"most epochs; early stopping may end sooner {per_model('epochs')}")
     train.add_argument("--batch-size", type=int, help=f"images per training step {per_model('batch_size')}")
     train.add_argument("--learning-rate", type=float, help=f"Adam's initial rate {per_model('learning_rate')}")
@@ -270,7 +281,7 @@ def parser():
     train.add_argument("--unipen", metavar="NPZ", help="UNIPEN unipen_digits.npz to train on beside MNIST, its strokes file next to it; '' for MNIST alone (default: $DIGITREC_UNIPEN)")
     train.add_argument("--unipen-repeats", type=int, help=f"times each epoch shows UNIPEN's training digits {per_model('unipen_repeats')}")
     train.add_argument("--strategy", choices=["default", "mirrored", "multi-worker"], help="tf.distribute: one device, all local devices, or the workers in TF_CONFIG (default: default)")
-    train.add_argument("--examples", type=int, help=f"verifier only: runs of pieces cut from numbers drawn to train on (default: {VerifierConfig.examples})")
+    train.add_argument("--examples", type=int, help=f"verifier and pairs only: runs of pieces (strokes, for pairs) cut from numbers drawn to train on (default: {VerifierConfig.examples} and {PairConfig.examples})")
     train.add_argument("--images", type=int, help="train on this many training images drawn at random, a quick look at a recipe (default: all)")
     train.add_argument("--out", help="where to save the model (default: models/MODEL.keras)")
     train.add_argument("--plots", metavar="DIR", help="write the training curves as PNG here (default: none)")

@@ -16,30 +16,37 @@ from digitrec.preprocessing import ink_box
 GAP_BANDS = {"spaced": (0.2, 0.5), "tight": (-0.06, 0.12)}
 
 
+def _thinning_tables():
+    """For each of Zhang-Suen's two steps, whether a pixel whose eight neighbours (P2 .. P9,
+    clockwise from the top, bit i for P(i + 2)) form each 8-bit code is removed."""
+    codes = np.arange(256)
+    n = [(codes >> i) & 1 for i in range(8)]
+    count = sum(n)
+    transitions = sum((n[i] == 0) & (n[(i + 1) % 8] == 1) for i in range(8))
+    common = (count >= 2) & (count <= 6) & (transitions == 1)
+    first = (n[0] * n[2] * n[4] == 0) & (n[2] * n[4] * n[6] == 0)
+    second = (n[0] * n[2] * n[6] == 0) & (n[0] * n[4] * n[6] == 0)
+    return [(common & side).astype(np.uint8) for side in (first, second)]
+
+
+_REMOVED = _thinning_tables()
+# Each neighbour's bit in the code: P2 (above) bit 0, then clockwise.
+_NEIGHBOUR_BITS = np.float32([[128, 1, 2], [64, 0, 4], [32, 16, 8]])
+
+
 def thin(mask):
     """Zhang-Suen thinning of a binary mask to one-pixel-wide centre lines."""
-    image = np.pad(mask.astype(np.uint8), 1)
+    image = (mask > 0).astype(np.uint8)
     while True:
         changed = False
-        for step in (0, 1):
-            p = image
-            # The eight neighbours, clockwise from the top: P2 .. P9.
-            n = [
-                p[:-2, 1:-1], p[:-2, 2:], p[1:-1, 2:], p[2:, 2:],
-                p[2:, 1:-1], p[2:, :-2], p[1:-1, :-2], p[:-2, :-2],
-            ]
-            count = sum(n)
-            transitions = sum(((n[i] == 0) & (n[(i + 1) % 8] == 1)) for i in range(8))
-            if step == 0:
-                side = (n[0] * n[2] * n[4] == 0) & (n[2] * n[4] * n[6] == 0)
-            else:
-                side = (n[0] * n[2] * n[6] == 0) & (n[0] * n[4] * n[6] == 0)
-            remove = (p[1:-1, 1:-1] == 1) & (count >= 2) & (count <= 6) & (transitions == 1) & side
+        for removed in _REMOVED:
+            codes = cv2.filter2D(image.astype(np.float32), -1, _NEIGHBOUR_BITS, borderType=cv2.BORDER_CONSTANT)
+            remove = (image == 1) & (removed[codes.astype(np.uint8)] == 1)
             if remove.any():
-                image[1:-1, 1:-1][remove] = 0
+                image[remove] = 0
                 changed = True
         if not changed:
-            return image[1:-1, 1:-1].astype(bool)
+            return image.astype(bool)
 
 
 def centre_line(digit, height):

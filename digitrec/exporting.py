@@ -40,23 +40,42 @@ VERIFIER_INPUT = {
     "as tall as the line 20 pixels tall), centred: what digitrec.verifier.as_the_verifier_sees returns",
 }
 VERIFIER_OUTPUT = {"name": OUTPUT_NAME, "shape": ["batch", 1], "dtype": "float32", "meaning": "probability that the image is one whole digit"}
+# Its pair reader takes one stroke that may be two touching digits, and gives a probability
+# for each pair and one for none.
+PAIRS_INPUT = {
+    **INPUT,
+    "scaling": "white ink on black, 0.0 to 1.0, one stroke of a number, its longer side 26 pixels, centred by "
+    "its box, peak 1.0: what digitrec.pairs.as_the_pair_reader_sees returns",
+}
+PAIRS_OUTPUT = {
+    "name": OUTPUT_NAME, "shape": ["batch", 101], "dtype": "float32",
+    "meaning": "probability of each pair of digits (10 * left + right, 0 to 99), then of no pair",
+}
+
+
+def _reader_helpers():
+    """The number reader's own networks, which are no recognisers: {name: (path, input, output)}."""
+    from digitrec.pairs import PAIRS_PATH
+    from digitrec.verifier import VERIFIER_PATH
+
+    return {"verifier": (VERIFIER_PATH, VERIFIER_INPUT, VERIFIER_OUTPUT), "pairs": (PAIRS_PATH, PAIRS_INPUT, PAIRS_OUTPUT)}
 
 
 def export(model, format, out_dir):
-    """Write `model` ("mlp", "cnn" or a .keras path) as `out_dir/<name>.onnx` or `.tflite`, with
+    """Write `model` ("mlp", "cnn", "alnum", the number reader's "verifier" or "pairs", or a
+    .keras path) as `out_dir/<name>.onnx` or `.tflite`, with
     its card beside it as `<name>.onnx.json` or `.tflite.json`; return the model file's path."""
     import keras
     import tensorflow as tf
 
     if format not in FORMATS:
         raise ValueError(f"Unknown export format {format!r}; choose one of {', '.join(FORMATS)}.")
-    if model == "verifier":
-        from digitrec.verifier import VERIFIER_PATH
-
-        source, network = VERIFIER_PATH, keras.models.load_model(VERIFIER_PATH, safe_mode=True)
+    helper = _reader_helpers().get(model)
+    if helper:
+        source, network = helper[0], keras.models.load_model(helper[0], safe_mode=True)
     else:
         source, network = models.model_path(model), models.load(model)
-    classes = classes_for(network.output_shape[-1]) if model != "verifier" else None
+    classes = None if helper else classes_for(network.output_shape[-1])
     out = Path(out_dir) / f"{source.stem}{FORMATS[format]}"
     out.parent.mkdir(parents=True, exist_ok=True)
     signature = [tf.TensorSpec((None, 28, 28), tf.float32, name=INPUT_NAME)]
@@ -73,9 +92,9 @@ def export(model, format, out_dir):
         "format": format,
         "file": out.name,
         "bytes": out.stat().st_size,
-        "input": VERIFIER_INPUT if model == "verifier" else INPUT,
-        "output": VERIFIER_OUTPUT if model == "verifier" else output(classes),
-        "labels": None if model == "verifier" else list(classes),
+        "input": helper[1] if helper else INPUT,
+        "output": helper[2] if helper else output(classes),
+        "labels": None if helper else list(classes),
         "source": models.describe(source),
         "exported": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "tools": tools,
@@ -106,6 +125,28 @@ def runner(source):
         return None
     twin = onnx_twin(source)
     return ExportedModel(twin) if twin else None
+
+
+def forward(source):
+    """A function from (N, 28, 28) float inputs to the outputs of the .keras network `source`
+    (a helper of the reader's, not a recogniser): its ONNX twin where there is one, Keras's
+    compiled call otherwise; traced on first use here, not on a user's first answer."""
+    exported = runner(source)
+    if exported is not None:
+        run = exported.probabilities
+    else:
+        import keras
+        import tensorflow as tf
+
+        network = keras.models.load_model(source, safe_mode=True)
+        call = tf.function(
+            lambda batch: network(batch, training=False),
+            input_signature=[tf.TensorSpec((None, 28, 28), tf.float32)],
+        )
+        run = lambda batch: call(batch).numpy()
+    outputs = lambda images: run(np.asarray(images, np.float32).reshape(-1, 28, 28))
+    outputs(np.zeros((1, 28, 28)))
+    return outputs
 
 
 def card_path(path):

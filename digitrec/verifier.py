@@ -76,22 +76,9 @@ def as_the_verifier_sees(crop, height):
 def load_verifier(path=VERIFIER_PATH):
     """A function from (N, 28, 28) inputs to each one's P(one whole digit), (N,); None when
     no verifier is shipped. Its ONNX export runs in its place where there is one."""
-    from digitrec.exporting import runner
+    from digitrec.exporting import forward
 
     if not path.is_file():
         return None
-    exported = runner(path)
-    if exported is not None:
-        run = exported.probabilities
-    else:
-        import tensorflow as tf
-
-        network = keras.models.load_model(path, safe_mode=True)
-        forward = tf.function(
-            lambda batch: network(batch, training=False),
-            input_signature=[tf.TensorSpec((None, 28, 28), tf.float32)],
-        )
-        run = lambda batch: forward(batch).numpy()
-    verify = lambda images: run(np.asarray(images, np.float32).reshape(-1, 28, 28))[:, 0]
-    verify(np.zeros((1, 28, 28)))  # The first call traces: pay for it now.
-    return verify
+    one_digit = forward(path)
+    return lambda images: one_digit(images)[:, 0]

@@ -254,3 +254,60 @@ def test_the_verifier_trains_and_saves_its_card(tmp_path, mnist):
     assert card["training_pieces"] == 400 and card["test_pieces"] == 40
     assert (tmp_path / "verifier.json").is_file()
     assert 0.0 <= load_verifier(tmp_path / "verifier.keras")(np.zeros((1, 28, 28)))[0] <= 1.0
+
+
+def test_the_pair_reader_labels_strokes_by_the_digits_they_hold():
+    from digitrec.numbers.pair_training import pair_label
+    from digitrec.pairs import NOT_A_PAIR
+
+    digits = np.array([7, 6, 3])
+    assert pair_label(np.array([1.0, 0.95, 0.0]), digits) == 76  # The 7 and the 6 touching.
+    assert pair_label(np.array([0.0, 1.0, 1.0]), digits) == 63
+    assert pair_label(np.array([1.0, 0.0, 0.0]), digits) == NOT_A_PAIR  # A wide 7 alone.
+    assert pair_label(np.array([0.3, 0.0, 0.0]), digits) is None  # A part of the 7: too close to call.
+    assert pair_label(np.array([0.05, 0.0, 0.0]), digits) == NOT_A_PAIR  # A speck of it.
+    assert pair_label(np.array([1.0, 1.0, 1.0]), digits) == NOT_A_PAIR  # Three.
+    assert pair_label(np.array([1.0, 0.0, 1.0]), digits) is None  # Not neighbours.
+
+
+def test_the_pair_reader_learns_from_the_strokes_the_reader_meets(test_set):
+    from digitrec.numbers.pair_training import labelled_strokes
+    from digitrec.numbers.verifier_training import owned
+    from digitrec.pairs import NOT_A_PAIR
+
+    images, labels = test_set
+    digits = [int(np.flatnonzero(labels == digit)[2]) for digit in (3, 5)]
+    page, placed = compose_number(images[digits], np.random.default_rng(2), touching=True)
+    found = list(labelled_strokes(page, owned(page.shape, placed), np.array([3, 5])))
+    assert [label for _, label in found] == [35]  # One stroke, both digits.
+    assert found[0][0].shape == (28, 28) and found[0][0].max() == 1.0
+    page, placed = compose_number(images[digits], np.random.default_rng(2), gaps=(0.4, 0.5))
+    found = [label for _, label in labelled_strokes(page, owned(page.shape, placed), np.array([3, 5]))]
+    assert found and set(found) == {NOT_A_PAIR}  # Apart: each wide stroke is one digit.
+
+
+def test_the_shipped_pair_reader_reads_touching_pairs_of_test_digits(test_set):
+    from digitrec.numbers.pair_training import examples
+    from digitrec.pairs import NOT_A_PAIR, load_pair_reader
+
+    images, labels = test_set
+    inputs, pairs = examples(images, labels, 600, np.random.default_rng(3))
+    read = load_pair_reader()(inputs).argmax(axis=1)
+    touching = pairs != NOT_A_PAIR
+    assert 0.4 < touching.mean() < 0.9  # Both kinds are drawn.
+    assert (read[touching] == pairs[touching]).mean() >= 0.9
+    assert (read[~touching] == NOT_A_PAIR).mean() >= 0.9
+
+
+def test_the_pair_reader_trains_and_saves_its_card(tmp_path, mnist):
+    from digitrec.numbers.pair_training import PairConfig, train
+    from digitrec.pairs import load_pair_reader
+
+    (x_train, y_train), (x_test, y_test) = mnist
+    small = ((x_train[:2000], y_train[:2000]), (x_test[:500], y_test[:500]))
+    card = train(PairConfig(examples=300, epochs=1), small, unipen="", out=tmp_path / "pairs.keras", verbose=0)
+    assert card["training_strokes"] == 300 and card["test_strokes"] == 30
+    assert (tmp_path / "pairs.json").is_file()
+    probabilities = load_pair_reader(tmp_path / "pairs.keras")(np.zeros((2, 28, 28)))
+    assert probabilities.shape == (2, 101)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)

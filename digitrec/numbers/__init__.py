@@ -3,11 +3,13 @@ right, with the decimal point, comma or minus written between them; and, with th
 model, a word or a code ("A7B") the same way.
 
 1. pieces: ruled lines out, the ink cut into more pieces than there are digits;
-2. grouping: the runs of pieces that read most surely as whole digits, chosen together;
+2. grouping: the runs of pieces that read most surely as whole digits, chosen together, a
+   stroke that may be two touching digits also read whole by the pair reader;
 3. marks: the pieces left out that are separators;
 4. case: a letter whose capital has its shape told by its height on the line (text only).
 """
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,6 +20,7 @@ from digitrec.numbers.case import with_case
 from digitrec.numbers.grouping import WIDEST_DIGIT, best_grouping, left_out, runs
 from digitrec.numbers.marks import beside, line_of, point, text_with_marks
 from digitrec.numbers.pieces import TALL, box_of, crop, cut_into_pieces, digits_height, wide_strokes, without_ruled_lines
+from digitrec.pairs import NOT_A_PAIR, as_the_pair_reader_sees, load_pair_reader, pair_digits
 from digitrec.prediction import UNSURE_BELOW, Prediction
 from digitrec.preprocessing import page_ink, strokes
 from digitrec.preprocessing.ink import INK_THRESHOLD
@@ -31,6 +34,8 @@ READ_FROM = 0.02
 SURE = 0.9
 # A letter (an m, a w) may be this many times as wide as the line is tall.
 WIDEST_LETTER = 2.0
+# The pair reader reads strokes at most this many times as wide as the line is tall.
+WIDEST_PAIR = 2.2
 
 
 class Sureness:
@@ -127,8 +132,15 @@ def _read_line(recognizer, image, number):
     if not line.chosen:
         raise NoDigitError(NO_DIGIT_MESSAGE)
     pieces = line.pieces
-    digits = [line.predictions[run] for run in line.chosen]
-    page_boxes = [box_of(pieces[slice(*run)]) for run in line.chosen]
+    digits, page_boxes = [], []
+    for run in line.chosen:
+        if run in line.pairs:
+            (left, right), middle = line.pairs[run]
+            digits += [left, right]
+            page_boxes += [box_of(pieces[run[0] : middle]), box_of(pieces[middle : run[1]])]
+        else:
+            digits.append(line.predictions[run])
+            page_boxes.append(box_of(pieces[slice(*run)]))
     boxes = [
         tuple(int(round(value)) for value in (left * scale + page_left, top * scale + page_top, (right - left) * scale, (bottom - top) * scale))
         for left, top, right, bottom in page_boxes
@@ -139,8 +151,8 @@ def _read_line(recognizer, image, number):
 @dataclass(frozen=True)
 class _Grouping:
     """One cutting of a line into pieces, grouped: its total log score, each run's score, the
-    runs chosen as digits with their `Prediction`s, the pieces left out and each piece's share
-    of its box."""
+    runs chosen as digits with their `Prediction`s, the pieces left out, each piece's share
+    of its box, and the runs chosen as two touching digits."""
     score: float
     pieces: list
     scores: dict  # Each run's score, {(first, end): probability}.
@@ -148,6 +160,8 @@ class _Grouping:
     marks: list
     predictions: dict
     fills: list
+    # {run: ((left, right) `Prediction`s, the piece where the right one begins)}.
+    pairs: dict = dataclasses.field(default_factory=dict)
 
 
 def _grouped(recognizer, ink, labels, stats, kept, height, along_paths, number, framed):
@@ -172,6 +186,7 @@ def _grouped(recognizer, ink, labels, stats, kept, height, along_paths, number, 
             readable[run] = framed[key]
     if not readable:
         return _Grouping(-np.inf, pieces, {}, [], [], {}, fills)
+    paired = _read_pairs(ink, labels, pieces, height, along_paths) if number else {}
     inputs = {run: model_input for run, (model_input, _) in readable.items()}
     verifier = load_verifier() if number else None
     if verifier:
@@ -182,9 +197,53 @@ def _grouped(recognizer, ink, labels, stats, kept, height, along_paths, number, 
     # at most the verifier's probability, and are read only if chosen all the same.
     predictions = _read(recognizer, {run: inputs[run] for run in readable if whole[run] >= READ_FROM}, number)
     scores = {run: whole[run] * (predictions[run].confidence if run in predictions else 1.0) for run in readable}
-    chosen, marks, score = best_grouping(scores, left_out(pieces, height, separate))
-    predictions.update(_read(recognizer, {run: inputs[run] for run in chosen if run not in predictions}, number))
-    return _Grouping(score, pieces, scores, chosen, marks, predictions, fills)
+    pair_scores = {run: score for run, (_, score) in paired.items()}
+    chosen, marks, score, pairs = best_grouping(scores, left_out(pieces, height, separate), pair_scores)
+    singles = [run for run in chosen if run not in pairs]
+    predictions.update(_read(recognizer, {run: inputs[run] for run in singles if run not in predictions}, number))
+    pairs = {run: _as_two_digits(paired[run][0], run, ink, labels, pieces, predictions) for run in pairs}
+    return _Grouping(score, pieces, scores, chosen, marks, predictions, fills, pairs)
+
+
+def _read_pairs(ink, labels, pieces, height, strokes_cut):
+    """{run: (the pair reader's probabilities, the score of its likeliest pair)} for the
+    strokes in `strokes_cut` (their labels) that may be two touching digits, each the run of
+    all its pieces; none without a pair reader."""
+    reader = load_pair_reader()
+    found = {}
+    for label in strokes_cut:
+        at = [index for index, piece in enumerate(pieces) if piece.label == label]
+        run = (at[0], at[-1] + 1)
+        if len(at) > 1 and len(at) == run[1] - run[0] and box_of(pieces[slice(*run)])[2] - box_of(pieces[slice(*run)])[0] <= WIDEST_PAIR * height:
+            found[run] = as_the_pair_reader_sees(crop(ink, labels, pieces[slice(*run)]))
+    if not found or reader is None:
+        return {}
+    read = dict(zip(found, reader(np.stack(list(found.values())))))
+    return {run: (p, float(p[:NOT_A_PAIR].max())) for run, p in read.items()}
+
+
+def _as_two_digits(probabilities, run, ink, labels, pieces, predictions):
+    """A pair reading as two `Prediction`s, each with the image of its side of the stroke, and
+    the piece where the right digit begins: the cut between the stroke's pieces where the
+    digit model, where it read both sides, most agrees with the pair."""
+    first, end = run
+    pair = pair_digits(probabilities, None, None)
+
+    def agreement(middle):
+        sides = (predictions.get((first, middle)), predictions.get((middle, end)))
+        return sum(float(side.probabilities[digit.digit]) for side, digit in zip(sides, pair) if side is not None)
+
+    middle = max(range(first + 1, end), key=lambda at: (agreement(at), -abs(2 * at - first - end)))
+    sides = (crop(ink, labels, pieces[first:middle]), crop(ink, labels, pieces[middle:end]))
+    return tuple(dataclasses.replace(digit, processed=_seen(side)) for digit, side in zip(pair, sides)), middle
+
+
+def _seen(part):
+    """The digit model's input for a part of a stroke; blank when it holds too little ink."""
+    try:
+        return as_the_reader_sees(part)
+    except NoDigitError:
+        return np.zeros((28, 28), np.float32)
 
 
 def _surely_read(line, wide):

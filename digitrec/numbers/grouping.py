@@ -60,28 +60,32 @@ def left_out(pieces, height, separate):
     ]
 
 
-def best_grouping(scores, left_out):
-    """The digits (first, end), the pieces left out (indices) and the total log score of the
-    best grouping, given each run's score in `scores` {(first, end): probability} and each
-    piece's `left_out`."""
+def best_grouping(scores, left_out, pairs=None):
+    """The digits (first, end), the pieces left out (indices), the total log score of the
+    best grouping, and the runs among the digits read as two touching digits, given each run's
+    score in `scores` {(first, end): probability}, each piece's `left_out`, and the score of
+    the runs the pair reader reads as two digits in `pairs` (same form)."""
+    pairs = pairs or {}
     count = len(left_out)
     best = [0.0] + [-np.inf] * count
     choice = [None] * (count + 1)
     for end in range(1, count + 1):
         best[end], choice[end] = best[end - 1] + np.log(left_out[end - 1]), ("mark", end - 1)
-        for first in range(max(0, end - MOST_PIECES), end):
-            score = scores.get((first, end))
-            if score is not None and best[first] + np.log(max(score, FLOOR)) > best[end]:
-                best[end], choice[end] = best[first] + np.log(max(score, FLOOR)), ("digit", first)
-    digits, marks, end = [], [], count
+        for first in range(0, end):
+            for kind, score in (("digit", scores.get((first, end))), ("pair", pairs.get((first, end)))):
+                if score is not None and best[first] + np.log(max(score, FLOOR)) > best[end]:
+                    best[end], choice[end] = best[first] + np.log(max(score, FLOOR)), (kind, first)
+    digits, paired, marks, end = [], [], [], count
     while end > 0:
         kind, at = choice[end]
         if kind == "mark":
             marks.append(at)
         else:
             digits.append((at, end))
+            if kind == "pair":
+                paired.append((at, end))
         end = at
-    return digits[::-1], marks[::-1], float(best[count])
+    return digits[::-1], marks[::-1], float(best[count]), paired
 
 
 def _apart(pieces):

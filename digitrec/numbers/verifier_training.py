@@ -56,19 +56,20 @@ def examples(images, count, rng):
     for one whole digit or 0.0 for anything else."""
     inputs, labels = [], []
     while len(labels) < count:
-        page, owners = written(images, rng)
+        page, owners, _ = written(images, rng)
         for run_input, label in labelled_runs(page, owners):
             inputs.append(run_input)
             labels.append(label)
     return np.stack(inputs[:count]), np.array(labels[:count], np.float32)
 
 
-def written(images, rng):
-    """A number of 2 to 4 of `images` written on a page of white ink on black: the page, and
-    each digit's ink alone on a page of its own (D, H, W)."""
+def written(images, rng, bands=BANDS):
+    """A number of 2 to 4 of `images` written on a page of white ink on black, with gaps of
+    one of `bands` (drawn evenly): the page, each digit's ink alone on a page of its own
+    (D, H, W), and the indices of the digits in `images`, left to right."""
     while True:
         chosen = rng.choice(len(images), int(rng.integers(2, 5)), replace=False)
-        band = BANDS[rng.integers(len(BANDS))]
+        band = bands[rng.integers(len(bands))]
         pen_radius = rng.uniform(*PEN_WIDTHS) if rng.uniform() < 0.5 else None
         gaps = GAP_BANDS.get(band, GAP_BANDS["spaced"])
         composed = compose_number(images[chosen], rng, band == "one pair touching", gaps, pen_radius=pen_radius)
@@ -76,7 +77,7 @@ def written(images, rng):
             break  # Otherwise the touching pair's shapes cannot meet side by side.
     page, placed = composed
     slant = rng.uniform(-SLANT, SLANT)
-    return shear(page, slant), np.stack([shear(owner, slant) for owner in owned(page.shape, placed)])
+    return shear(page, slant), np.stack([shear(owner, slant) for owner in owned(page.shape, placed)]), chosen
 
 
 def owned(shape, placed):
@@ -133,48 +134,75 @@ def label(inside, totals):
     return None
 
 
+def digit_sources(data=None, unipen=None):
+    """The digits numbers are written with, by split: {"train" | "validation" | "test":
+    (images, labels)}, MNIST's (the last tenth of its training digits to validate on) and,
+    with `unipen` (or $DIGITREC_UNIPEN), UNIPEN's writers of the same split; and the UNIPEN
+    file used, or None."""
+    (x_train, y_train), (x_test, y_test) = data or mnist.load_mnist()
+    split = len(x_train) - len(x_train) // 10
+    sources = {
+        "train": [(x_train[:split], y_train[:split])],
+        "validation": [(x_train[split:], y_train[split:])],
+        "test": [(x_test, y_test)],
+    }
+    unipen = None if unipen == "" else mnist.unipen_path(unipen)
+    if unipen is not None:
+        for name in sources:
+            sources[name].append(mnist.load_unipen(name, unipen))
+    joined = {name: tuple(np.concatenate(parts) for parts in zip(*sets)) for name, sets in sources.items()}
+    return joined, unipen
+
+
 def train(config=None, data=None, unipen=None, out=VERIFIER_PATH, verbose="auto"):
     """Train the verifier on runs cut from numbers of MNIST's training digits (the last tenth
     held out to validate on) and UNIPEN's training writers (`unipen`, or $DIGITREC_UNIPEN; its
     validation writers validated on); measure it on runs from the test digits of both; save it
     with its card at `out` (nowhere when None). Returns the card."""
     config = config or VerifierConfig()
-    (x_train, _), (x_test, _) = data or mnist.load_mnist()
-    split = len(x_train) - len(x_train) // 10
-    sources = {"train": [x_train[:split]], "validation": [x_train[split:]], "test": [x_test]}
-    unipen = None if unipen == "" else mnist.unipen_path(unipen)
-    if unipen is not None:
-        for name in sources:
-            sources[name].append(mnist.load_unipen(name, unipen)[0])
+    sources, unipen = digit_sources(data, unipen)
     rng = np.random.default_rng(config.seed)
     keras.utils.set_random_seed(config.seed)
     started = time.perf_counter()
-    x_fit, y_fit = examples(np.concatenate(sources["train"]), config.examples, rng)
-    x_val, y_val = examples(np.concatenate(sources["validation"]), config.examples // 10, rng)
-    x_test_runs, y_test_runs = examples(np.concatenate(sources["test"]), config.examples // 10, rng)
+    sets = {name: examples(sources[name][0], config.examples // (1 if name == "train" else 10), rng) for name in sources}
     drawn = time.perf_counter() - started
 
-    model = build_verifier(config.learning_rate)
+    def figures(model, x_test, y_test):
+        test_loss, test_accuracy = model.evaluate(x_test, y_test, verbose=0)
+        return {
+            "name": "verifier",
+            "task": "P(one whole digit) for a run of pieces of ink the number reader considers",
+            "parameters": int(model.count_params()),
+            "test_accuracy": round(float(test_accuracy), 6),
+            "test_loss": round(float(test_loss), 6),
+            "test_pieces": len(y_test),
+            "test_whole_share": round(float(y_test.mean()), 4),
+            "training_pieces": len(sets["train"][1]),
+        }
+
+    return fit_and_save(build_verifier(config.learning_rate), config, sets, figures, unipen, drawn, out, verbose)
+
+
+def fit_and_save(model, config, sets, figures, unipen, drawn, out, verbose, schedule=None):
+    """Fit one of the reader's own networks on sets["train"] (inputs, labels), keeping its
+    best epoch by the loss on sets["validation"], at the rate `schedule(epoch)` if given; save
+    it at `out` (nowhere when None) with a card of its `figures(model, *sets["test"])` and the
+    run's record (`drawn`: the seconds its examples took). Returns the card."""
+    started = time.perf_counter()
+    callbacks = [keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.epochs, restore_best_weights=True)]
+    if schedule:
+        callbacks.append(keras.callbacks.LearningRateScheduler(schedule))
     history = model.fit(
-        x_fit, y_fit, batch_size=config.batch_size, epochs=config.epochs,
-        validation_data=(x_val, y_val), verbose=verbose,
-        callbacks=[keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.epochs, restore_best_weights=True)],
+        *sets["train"], batch_size=config.batch_size, epochs=config.epochs,
+        validation_data=sets["validation"], verbose=verbose, callbacks=callbacks,
     )
-    test_loss, test_accuracy = model.evaluate(x_test_runs, y_test_runs, verbose=0)
     history = {key: [float(value) for value in values] for key, values in history.history.items()}
     card = {
-        "name": "verifier",
-        "task": "P(one whole digit) for a run of pieces of ink the number reader considers",
-        "parameters": int(model.count_params()),
-        "test_accuracy": round(float(test_accuracy), 6),
-        "test_loss": round(float(test_loss), 6),
-        "test_pieces": len(y_test_runs),
-        "test_whole_share": round(float(y_test_runs.mean()), 4),
-        "training_pieces": len(y_fit),
+        **figures(model, *sets["test"]),
         "unipen": unipen is not None,
         "best_epoch": int(np.argmin(history["val_loss"])) + 1,
         "drawing_seconds": round(drawn, 1),
-        "training_seconds": round(time.perf_counter() - started - drawn, 1),
+        "training_seconds": round(time.perf_counter() - started, 1),
         "config": dataclasses.asdict(config),
         "history": history,
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),

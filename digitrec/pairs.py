@@ -1,0 +1,89 @@
+"""The number reader's reader of two touching digits as one picture.
+
+Where two digits touch, their strokes are one piece of ink, and where they overlap (a 6 under
+a 7's arm, a 1 through a 0) no cut parts them cleanly: each side keeps a piece of the other,
+and the digit model reads the pieces wrong or the verifier calls them broken. This network
+reads such a stroke whole, as one of the 100 pairs "00" to "99" or as no pair at all (one
+digit, or three), the way people read a touching pair: by its shape together. It learns from
+the strokes the reader itself meets in numbers written with training digits
+(`digitrec.numbers.pair_training`).
+"""
+
+import functools
+
+import cv2
+import keras
+import numpy as np
+from keras import layers
+
+from digitrec.paths import MODELS_DIR
+from digitrec.prediction import Prediction
+
+PAIRS_PATH = MODELS_DIR / "pairs.keras"
+# Its outputs: the pairs 10 * left + right, then "not two digits".
+PAIRS = 100
+NOT_A_PAIR = PAIRS
+# The stroke's longer side is this many pixels of the 28x28 frame: two digits side by side are
+# about as wide as one MNIST digit is tall, each half as wide.
+PAIR_SIZE = 26
+
+
+def build_pair_reader(learning_rate=1e-3):
+    """Four convolutions and a dense layer: P(each pair, or no pair) for a (28, 28) picture."""
+    model = keras.Sequential(
+        [
+            keras.Input(shape=(28, 28), name="image"),
+            layers.Reshape((28, 28, 1), name="channel"),
+            layers.Conv2D(32, 3, activation="relu"),  # 26x26
+            layers.Conv2D(32, 3, activation="relu"),  # 24x24
+            layers.MaxPooling2D(),  # 12x12
+            layers.Conv2D(64, 3, activation="relu"),  # 10x10
+            layers.Conv2D(64, 3, activation="relu"),  # 8x8
+            layers.MaxPooling2D(),  # 4x4
+            layers.Flatten(),
+            layers.Dense(256, activation="relu"),
+            layers.Dropout(0.4),
+            layers.Dense(PAIRS + 1, activation="softmax", name="pair"),
+        ],
+        name="pairs",
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
+    return model
+
+
+def as_the_pair_reader_sees(crop):
+    """The (28, 28) input the pair reader takes for a stroke `crop`: its longer side
+    `PAIR_SIZE` pixels, the shape kept, centred by its box (a pair's mass may lie to one side)."""
+    tall, wide = crop.shape
+    factor = PAIR_SIZE / max(tall, wide)
+    size = (max(1, round(wide * factor)), max(1, round(tall * factor)))
+    frame = np.zeros((28, 28), np.float32)
+    top, left = (28 - size[1]) // 2, (28 - size[0]) // 2
+    frame[top : top + size[1], left : left + size[0]] = cv2.resize(crop.astype(np.float32), size, interpolation=cv2.INTER_AREA)
+    peak = frame.max()
+    return frame / peak if peak > 0 else frame
+
+
+def pair_digits(probabilities, left_seen, right_seen):
+    """The two `Prediction`s a pair reading makes: each digit's probabilities are its share of
+    the pairs (given that it is a pair), with the (28, 28) images of the two halves."""
+    pairs = np.asarray(probabilities[:PAIRS], np.float64).reshape(10, 10)
+    pairs = pairs / max(pairs.sum(), 1e-12)
+    return (
+        Prediction.of(pairs.sum(axis=1).astype(np.float32), left_seen),
+        Prediction.of(pairs.sum(axis=0).astype(np.float32), right_seen),
+    )
+
+
+@functools.cache
+def load_pair_reader(path=PAIRS_PATH):
+    """A function from (N, 28, 28) inputs to their (N, 101) probabilities (`PAIRS` pairs, then no
+    pair); None when no pair reader is shipped. Its ONNX export runs in its place where there is
+    one."""
+    from digitrec.exporting import forward
+
+    return forward(path) if path.is_file() else None
