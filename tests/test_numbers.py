@@ -61,6 +61,25 @@ def test_touching_digits_are_split(mlp, test_set):
     assert len(reading.boxes) == 2 and reading.boxes[0][0] < reading.boxes[1][0]
 
 
+def test_digits_that_overlap_where_they_touch_are_read_by_the_pair_reader(mlp, test_set, monkeypatch):
+    import digitrec.numbers
+
+    images, labels = test_set
+    pages = {}
+    for text, index, seed in (("76", 0, 1), ("10", 0, 2), ("74", 2, 2)):
+        pair = [int(np.flatnonzero(labels == int(digit))[index]) for digit in text]
+        pages[text] = 255 - compose_number(images[pair], np.random.default_rng(seed), touching=True)[0]
+        assert strokes_of(pages[text]) == 1  # One stroke: a 6 under the 7's arm, a 1 in the 0.
+    for text, page in pages.items():
+        reading = mlp.read_number(page)
+        assert reading.text == text
+        assert len(reading.boxes) == 2 and reading.boxes[0][0] < reading.boxes[1][0]
+        assert all(digit.processed.shape == (28, 28) and digit.processed.any() for digit in reading.digits)
+    # Cut apart, each side keeps a piece of the other: without the pair reader they read wrong.
+    monkeypatch.setattr(digitrec.numbers, "load_pair_reader", lambda: None)
+    assert all(mlp.read_number(page).text != text for text, page in pages.items())
+
+
 def test_strokes_that_lean_into_each_other_are_parted_along_a_path():
     from digitrec.numbers.pieces import box_of, crop, cut_into_pieces, digits_height, wide_strokes
     from digitrec.preprocessing import strokes
@@ -230,17 +249,26 @@ def test_the_shipped_verifier_tells_whole_digits_from_pieces_of_test_digits(test
     assert (told == (whole == 1)).mean() >= 0.9
 
 
-def test_the_verifiers_onnx_export_gives_the_keras_networks_answers(test_set, monkeypatch):
+@pytest.mark.parametrize("network", ["verifier", "pairs"])
+def test_the_number_readers_onnx_exports_give_the_keras_networks_answers(network, test_set, monkeypatch):
     from digitrec.exporting import runner
-    from digitrec.numbers.verifier_training import examples
+    from digitrec.numbers import pair_training, verifier_training
+    from digitrec.pairs import PAIRS_PATH, load_pair_reader
     from digitrec.verifier import VERIFIER_PATH, load_verifier
 
-    inputs, _ = examples(test_set[0], 300, np.random.default_rng(4))
-    assert runner(VERIFIER_PATH) is not None  # models/verifier.onnx, from these weights.
-    exported = load_verifier.__wrapped__()  # Not the cached one: built anew each time.
+    images, labels = test_set
+    rng = np.random.default_rng(4)
+    if network == "verifier":
+        path, load, (inputs, _) = VERIFIER_PATH, load_verifier, verifier_training.examples(images, 300, rng)
+        varied = lambda answers: 0.1 < (answers > 0.5).mean() < 0.9  # Whole digits and pieces.
+    else:
+        path, load, (inputs, _) = PAIRS_PATH, load_pair_reader, pair_training.examples(images, labels, 300, rng)
+        varied = lambda answers: len(np.unique(answers.argmax(axis=1))) > 30  # Many pairs, and none.
+    assert runner(path) is not None  # models/verifier.onnx or pairs.onnx, from these weights.
+    exported = load.__wrapped__()  # Not the cached one: built anew each time.
     monkeypatch.setenv("DIGITREC_RUNTIME", "tensorflow")
-    keras_answers = load_verifier.__wrapped__()(inputs)
-    assert 0.1 < (keras_answers > 0.5).mean() < 0.9
+    keras_answers = load.__wrapped__()(inputs)
+    assert varied(keras_answers)
     np.testing.assert_allclose(exported(inputs), keras_answers, atol=1e-5)
 
 
