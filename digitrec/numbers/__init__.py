@@ -209,14 +209,18 @@ def _read_pairs(ink, labels, pieces, height, strokes_cut):
     """{run: (the pair reader's probabilities, the score of its likeliest pair)} for the
     strokes in `strokes_cut` (their labels) that may be two touching digits, each the run of
     all its pieces; none without a pair reader."""
-    reader = load_pair_reader()
+    reader = load_pair_reader() if strokes_cut else None
+    if reader is None:
+        return {}
     found = {}
     for label in strokes_cut:
         at = [index for index, piece in enumerate(pieces) if piece.label == label]
-        run = (at[0], at[-1] + 1)
-        if len(at) > 1 and len(at) == run[1] - run[0] and box_of(pieces[slice(*run)])[2] - box_of(pieces[slice(*run)])[0] <= WIDEST_PAIR * height:
-            found[run] = as_the_pair_reader_sees(crop(ink, labels, pieces[slice(*run)]))
-    if not found or reader is None:
+        run = slice(at[0], at[-1] + 1)
+        left, _, right, _ = box_of(pieces[run])
+        # Its pieces in one run, and no wider than two digits side by side.
+        if 1 < len(at) == run.stop - run.start and right - left <= WIDEST_PAIR * height:
+            found[(run.start, run.stop)] = as_the_pair_reader_sees(crop(ink, labels, pieces[run]))
+    if not found:
         return {}
     read = dict(zip(found, reader(np.stack(list(found.values())))))
     return {run: (p, float(p[:NOT_A_PAIR].max())) for run, p in read.items()}

@@ -6,7 +6,8 @@ not a part of one or two). A run's score is the log of the model's confidence ti
 verifier's probability; dynamic programming picks the grouping of all the pieces into digits
 (and marks left out: specks, dots, dashes) with the highest total score. A two-stroke 4 is
 one digit because both strokes together read more surely than each alone; touching digits
-are apart because each reads more surely than the two as one.
+are apart because each reads more surely than the two as one. A stroke the pair reader reads
+as two touching digits is one more choice: one run worth two digits, at its score.
 """
 
 import numpy as np
