@@ -1,6 +1,7 @@
 """Writer-variety augmentation: every varied digit is framed as MNIST frames its digits, the
 batches are repeatable from their seed, and pen strokes redraw the digits they came from."""
 
+import cv2
 import numpy as np
 
 from digitrec.augmentation import NONE, Augmentation, WriterBatches, redraw, retrace, vary
@@ -92,3 +93,19 @@ def test_teacher_probabilities_are_mixed_into_the_labels(test_set):
     sure = np.eye(10, dtype=np.float32)[labels[:64]] * 0.91 + 0.01
     _, targets = WriterBatches(images[:64], labels[:64], 64, NONE, 1, teacher=sure, teacher_share=0.7, temperature=2.0)[0]
     assert (targets.argmax(axis=1) == labels[chosen]).all()
+
+
+def test_thinning_leaves_one_pixel_centre_lines_that_keep_loops_closed():
+    from digitrec.drawing import thin
+
+    bar = np.zeros((30, 80), bool)
+    bar[10:19, 10:70] = True  # A stroke 9 pixels thick.
+    line = thin(bar)
+    assert line[:, 20:60].sum(axis=0).tolist() == [1] * 40
+    assert set(np.flatnonzero(line[:, 40])) == {14}  # Its middle row.
+    ring = cv2.circle(np.zeros((60, 60), np.uint8), (30, 30), 20, 1, 5).astype(bool)
+    loop = thin(ring)
+    assert loop.sum() < ring.sum() / 4
+    # One stroke still, and still a loop: the inside stays apart from the outside.
+    assert cv2.connectedComponents(loop.astype(np.uint8), connectivity=8)[0] - 1 == 1
+    assert cv2.connectedComponents((~loop).astype(np.uint8), connectivity=4)[0] - 1 == 2
