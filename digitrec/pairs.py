@@ -11,13 +11,12 @@ the strokes the reader itself meets in numbers written with training digits
 
 import functools
 
-import cv2
 import keras
 import numpy as np
 from keras import layers
 
 from digitrec.paths import MODELS_DIR
-from digitrec.prediction import Prediction
+from digitrec.verifier import boxed
 
 PAIRS_PATH = MODELS_DIR / "pairs.keras"
 # Its outputs: the pairs 10 * left + right, then "not two digits".
@@ -58,25 +57,17 @@ def build_pair_reader(learning_rate=1e-3):
 def as_the_pair_reader_sees(crop):
     """The (28, 28) input the pair reader takes for a stroke `crop`: its longer side
     `PAIR_SIZE` pixels, the shape kept, centred by its box (a pair's mass may lie to one side)."""
-    tall, wide = crop.shape
-    factor = PAIR_SIZE / max(tall, wide)
-    size = (max(1, round(wide * factor)), max(1, round(tall * factor)))
-    frame = np.zeros((28, 28), np.float32)
-    top, left = (28 - size[1]) // 2, (28 - size[0]) // 2
-    frame[top : top + size[1], left : left + size[0]] = cv2.resize(crop.astype(np.float32), size, interpolation=cv2.INTER_AREA)
+    frame = boxed(crop, PAIR_SIZE / max(crop.shape))
     peak = frame.max()
     return frame / peak if peak > 0 else frame
 
 
-def pair_digits(probabilities, left_seen, right_seen):
-    """The two `Prediction`s a pair reading makes: each digit's probabilities are its share of
-    the pairs (given that it is a pair), with the (28, 28) images of the two halves."""
+def pair_digits(probabilities):
+    """Each digit's probabilities in a pair reading, (left, right), 10 each: its share of the
+    pairs, given that the stroke is a pair."""
     pairs = np.asarray(probabilities[:PAIRS], np.float64).reshape(10, 10)
     pairs = pairs / max(pairs.sum(), 1e-12)
-    return (
-        Prediction.of(pairs.sum(axis=1).astype(np.float32), left_seen),
-        Prediction.of(pairs.sum(axis=0).astype(np.float32), right_seen),
-    )
+    return pairs.sum(axis=1).astype(np.float32), pairs.sum(axis=0).astype(np.float32)
 
 
 @functools.cache

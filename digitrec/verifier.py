@@ -63,8 +63,13 @@ def as_the_verifier_sees(crop, height):
     20 pixels tall (as MNIST's are in their frame), centred. So two digits read as one look as
     wide as they are, and a piece of a digit as small, where fitting each run to the frame,
     as the digit model's input is, would hide both."""
+    return boxed(crop, 28 / max(LINE_FRAME * height, *crop.shape))
+
+
+def boxed(crop, factor):
+    """`crop` scaled by `factor` (at most 28 / its longer side) and centred by its box in a
+    (28, 28) frame: the reader's own networks see a run of ink so, not centred by mass."""
     tall, wide = crop.shape
-    factor = 28 / max(LINE_FRAME * height, tall, wide)
     size = (max(1, round(wide * factor)), max(1, round(tall * factor)))
     frame = np.zeros((28, 28), np.float32)
     top, left = (28 - size[1]) // 2, (28 - size[0]) // 2

@@ -231,15 +231,16 @@ def _as_two_digits(probabilities, run, ink, labels, pieces, predictions):
     the piece where the right digit begins: the cut between the stroke's pieces where the
     digit model, where it read both sides, most agrees with the pair."""
     first, end = run
-    pair = pair_digits(probabilities, None, None)
+    sides = pair_digits(probabilities)
+    digits = [int(np.argmax(side)) for side in sides]
 
     def agreement(middle):
-        sides = (predictions.get((first, middle)), predictions.get((middle, end)))
-        return sum(float(side.probabilities[digit.digit]) for side, digit in zip(sides, pair) if side is not None)
+        read = (predictions.get((first, middle)), predictions.get((middle, end)))
+        return sum(float(p.probabilities[digit]) for p, digit in zip(read, digits) if p is not None)
 
     middle = max(range(first + 1, end), key=lambda at: (agreement(at), -abs(2 * at - first - end)))
-    sides = (crop(ink, labels, pieces[first:middle]), crop(ink, labels, pieces[middle:end]))
-    return tuple(dataclasses.replace(digit, processed=_seen(side)) for digit, side in zip(pair, sides)), middle
+    crops = (crop(ink, labels, pieces[first:middle]), crop(ink, labels, pieces[middle:end]))
+    return tuple(Prediction.of(side, _seen(part)) for side, part in zip(sides, crops)), middle
 
 
 def _seen(part):

@@ -9,15 +9,13 @@ of two neighbours' ink and little of any other's is that pair; one holding one d
 0), a part of one (a 4's bar) or three is no pair.
 """
 
-import time
 from dataclasses import dataclass
 
-import keras
 import numpy as np
 
 from digitrec.errors import NoDigitError
 from digitrec.numbers.pieces import digits_height, wide_strokes
-from digitrec.numbers.verifier_training import digit_sources, fit_and_save, written
+from digitrec.numbers.verifier_training import digit_sources, drawn_sets, fit_and_save, written
 from digitrec.pairs import NOT_A_PAIR, PAIRS_PATH, as_the_pair_reader_sees, build_pair_reader
 from digitrec.preprocessing import strokes
 
@@ -96,11 +94,7 @@ def train(config=None, data=None, unipen=None, out=PAIRS_PATH, verbose="auto"):
     digits of both; save it with its card at `out` (nowhere when None). Returns the card."""
     config = config or PairConfig()
     sources, unipen = digit_sources(data, unipen)
-    rng = np.random.default_rng(config.seed)
-    keras.utils.set_random_seed(config.seed)
-    started = time.perf_counter()
-    sets = {name: examples(*sources[name], config.examples // (1 if name == "train" else 10), rng) for name in sources}
-    drawn = time.perf_counter() - started
+    sets, drawn = drawn_sets(sources, config, examples)
 
     def figures(model, x_test, y_test):
         test_loss, test_accuracy = model.evaluate(x_test, y_test, verbose=0)

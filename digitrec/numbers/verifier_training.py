@@ -161,11 +161,7 @@ def train(config=None, data=None, unipen=None, out=VERIFIER_PATH, verbose="auto"
     with its card at `out` (nowhere when None). Returns the card."""
     config = config or VerifierConfig()
     sources, unipen = digit_sources(data, unipen)
-    rng = np.random.default_rng(config.seed)
-    keras.utils.set_random_seed(config.seed)
-    started = time.perf_counter()
-    sets = {name: examples(sources[name][0], config.examples // (1 if name == "train" else 10), rng) for name in sources}
-    drawn = time.perf_counter() - started
+    sets, drawn = drawn_sets(sources, config, lambda images, _, count, rng: examples(images, count, rng))
 
     def figures(model, x_test, y_test):
         test_loss, test_accuracy = model.evaluate(x_test, y_test, verbose=0)
@@ -181,6 +177,17 @@ def train(config=None, data=None, unipen=None, out=VERIFIER_PATH, verbose="auto"
         }
 
     return fit_and_save(build_verifier(config.learning_rate), config, sets, figures, unipen, drawn, out, verbose)
+
+
+def drawn_sets(sources, config, draw):
+    """Seed the run with `config.seed`, then draw each split's examples from its digits in
+    `sources` with `draw(images, labels, count, rng)`: `config.examples` to train on, a tenth
+    as many to validate and to test on. Returns ({split: (inputs, labels)}, seconds taken)."""
+    rng = np.random.default_rng(config.seed)
+    keras.utils.set_random_seed(config.seed)
+    started = time.perf_counter()
+    sets = {name: draw(*digits, config.examples // (1 if name == "train" else 10), rng) for name, digits in sources.items()}
+    return sets, time.perf_counter() - started
 
 
 def fit_and_save(model, config, sets, figures, unipen, drawn, out, verbose, schedule=None):
