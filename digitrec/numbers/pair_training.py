@@ -97,15 +97,9 @@ def train(config=None, data=None, unipen=None, out=PAIRS_PATH, verbose="auto"):
     sets, drawn = drawn_sets(sources, config, examples)
 
     def figures(model, x_test, y_test):
-        test_loss, test_accuracy = model.evaluate(x_test, y_test, verbose=0)
         read = model.predict(x_test, verbose=0).argmax(axis=1)
         pairs = y_test != NOT_A_PAIR
         return {
-            "name": "pairs",
-            "task": "which two digits a stroke wide enough to be two touching digits holds, or none",
-            "parameters": int(model.count_params()),
-            "test_accuracy": round(float(test_accuracy), 6),
-            "test_loss": round(float(test_loss), 6),
             "test_strokes": len(y_test),
             "test_pairs_read_right": round(float(np.mean(read[pairs] == y_test[pairs])), 6),
             "test_singles_read_as_no_pair": round(float(np.mean(read[~pairs] == NOT_A_PAIR)), 6),
@@ -114,4 +108,5 @@ def train(config=None, data=None, unipen=None, out=PAIRS_PATH, verbose="auto"):
         }
 
     schedule = lambda epoch: config.learning_rate * config.learning_rate_decay**epoch
-    return fit_and_save(build_pair_reader(config.learning_rate), config, sets, figures, unipen, drawn, out, verbose, schedule)
+    task = "which two digits a stroke wide enough to be two touching digits holds, or none"
+    return fit_and_save(build_pair_reader(config.learning_rate), task, config, sets, figures, unipen, drawn, out, verbose, schedule)

@@ -164,19 +164,14 @@ def train(config=None, data=None, unipen=None, out=VERIFIER_PATH, verbose="auto"
     sets, drawn = drawn_sets(sources, config, lambda images, _, count, rng: examples(images, count, rng))
 
     def figures(model, x_test, y_test):
-        test_loss, test_accuracy = model.evaluate(x_test, y_test, verbose=0)
         return {
-            "name": "verifier",
-            "task": "P(one whole digit) for a run of pieces of ink the number reader considers",
-            "parameters": int(model.count_params()),
-            "test_accuracy": round(float(test_accuracy), 6),
-            "test_loss": round(float(test_loss), 6),
             "test_pieces": len(y_test),
             "test_whole_share": round(float(y_test.mean()), 4),
             "training_pieces": len(sets["train"][1]),
         }
 
-    return fit_and_save(build_verifier(config.learning_rate), config, sets, figures, unipen, drawn, out, verbose)
+    task = "P(one whole digit) for a run of pieces of ink the number reader considers"
+    return fit_and_save(build_verifier(config.learning_rate), task, config, sets, figures, unipen, drawn, out, verbose)
 
 
 def drawn_sets(sources, config, draw):
@@ -190,11 +185,12 @@ def drawn_sets(sources, config, draw):
     return sets, time.perf_counter() - started
 
 
-def fit_and_save(model, config, sets, figures, unipen, drawn, out, verbose, schedule=None):
+def fit_and_save(model, task, config, sets, figures, unipen, drawn, out, verbose, schedule=None):
     """Fit one of the reader's own networks on sets["train"] (inputs, labels), keeping its
     best epoch by the loss on sets["validation"], at the rate `schedule(epoch)` if given; save
-    it at `out` (nowhere when None) with a card of its `figures(model, *sets["test"])` and the
-    run's record (`drawn`: the seconds its examples took). Returns the card."""
+    it at `out` (nowhere when None) with a card of its `task`, its loss and accuracy on
+    sets["test"] and its own `figures(model, *sets["test"])`, and the run's record (`drawn`:
+    the seconds its examples took). Returns the card."""
     started = time.perf_counter()
     callbacks = [keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.epochs, restore_best_weights=True)]
     if schedule:
@@ -204,7 +200,13 @@ def fit_and_save(model, config, sets, figures, unipen, drawn, out, verbose, sche
         validation_data=sets["validation"], verbose=verbose, callbacks=callbacks,
     )
     history = {key: [float(value) for value in values] for key, values in history.history.items()}
+    test_loss, test_accuracy = model.evaluate(*sets["test"], verbose=0)
     card = {
+        "name": model.name,
+        "task": task,
+        "parameters": int(model.count_params()),
+        "test_accuracy": round(float(test_accuracy), 6),
+        "test_loss": round(float(test_loss), 6),
         **figures(model, *sets["test"]),
         "unipen": unipen is not None,
         "best_epoch": int(np.argmin(history["val_loss"])) + 1,
