@@ -203,6 +203,19 @@ def test_a_four_written_in_two_strokes_is_one_digit(mlp):
     assert reading.record()["number"] == "41" and reading.record()["confidence"] == round(reading.confidence, 6)
 
 
+def test_each_character_read_costs_a_factor_in_the_grouping():
+    """Two pieces each read surely (an H's post as l, the rest as n) beat the two read as one
+    letter less surely, unless each character chosen costs a factor, as in text."""
+    from digitrec.numbers.grouping import best_grouping
+
+    scores = {(0, 1): 0.95, (1, 2): 0.95, (0, 2): 0.8}
+    left_out = [1e-6, 1e-6]
+    assert best_grouping(scores, left_out)[0] == [(0, 1), (1, 2)]
+    chosen, _, score, _ = best_grouping(scores, left_out, each=0.7)
+    assert chosen == [(0, 2)]
+    assert score == pytest.approx(np.log(0.8 * 0.7))
+
+
 @pytest.mark.parametrize("blank", [np.full((200, 600), 255, np.uint8), np.zeros((200, 600, 4), np.uint8)], ids=["white page", "empty canvas"])
 def test_a_blank_page_has_no_number(mlp, blank):
     with pytest.raises(NoDigitError):

@@ -36,6 +36,10 @@ SURE = 0.9
 WIDEST_LETTER = 2.0
 # The pair reader reads strokes at most this many times as wide as the line is tall.
 WIDEST_PAIR = 2.2
+# Text has no verifier, and a part of a letter (an H's post, an m's hump) often reads surely
+# as a letter of its own (l, n): in choosing the grouping, each character read costs this
+# factor, so that a run read as one letter outweighs its parts read as several.
+EACH_CHARACTER = 0.7
 
 
 class Sureness:
@@ -103,7 +107,7 @@ def read_text(recognizer, image):
     a digit model for digits alone): a `TextReading`. Marks between characters are left out.
 
     The verifier, which knows digits only, is not asked: a run's score is the model's
-    confidence alone.
+    confidence alone, and each character read costs `EACH_CHARACTER` in the grouping.
     """
     characters, page_boxes, boxes, _, height = _read_line(recognizer, image, number=False)
     characters = with_case(characters, page_boxes, height)
@@ -198,7 +202,8 @@ def _grouped(recognizer, ink, labels, stats, kept, height, along_paths, number, 
     predictions = _read(recognizer, {run: inputs[run] for run in readable if whole[run] >= READ_FROM}, number)
     scores = {run: whole[run] * (predictions[run].confidence if run in predictions else 1.0) for run in readable}
     pair_scores = {run: score for run, (_, score) in paired.items()}
-    chosen, marks, score, pairs = best_grouping(scores, left_out(pieces, height, separate), pair_scores)
+    each = 1.0 if number else EACH_CHARACTER
+    chosen, marks, score, pairs = best_grouping(scores, left_out(pieces, height, separate), pair_scores, each)
     singles = [run for run in chosen if run not in pairs]
     predictions.update(_read(recognizer, {run: inputs[run] for run in singles if run not in predictions}, number))
     pairs = {run: _as_two_digits(paired[run][0], run, ink, labels, pieces, predictions) for run in pairs}

@@ -61,12 +61,14 @@ def left_out(pieces, height, separate):
     ]
 
 
-def best_grouping(scores, left_out, pairs=None):
+def best_grouping(scores, left_out, pairs=None, each=1.0):
     """The digits (first, end), the pieces left out (indices), the total log score of the
     best grouping, and the runs among the digits read as two touching digits, given each run's
     score in `scores` {(first, end): probability}, each piece's `left_out`, and the score of
-    the runs the pair reader reads as two digits in `pairs` (same form)."""
+    the runs the pair reader reads as two digits in `pairs` (same form); each digit chosen
+    costs a factor `each`, a prior against reading more of them."""
     pairs = pairs or {}
+    cost = {"digit": np.log(each), "pair": 2 * np.log(each)}
     count = len(left_out)
     best = [0.0] + [-np.inf] * count
     choice = [None] * (count + 1)
@@ -74,8 +76,11 @@ def best_grouping(scores, left_out, pairs=None):
         best[end], choice[end] = best[end - 1] + np.log(left_out[end - 1]), ("mark", end - 1)
         for first in range(0, end):
             for kind, score in (("digit", scores.get((first, end))), ("pair", pairs.get((first, end)))):
-                if score is not None and best[first] + np.log(max(score, FLOOR)) > best[end]:
-                    best[end], choice[end] = best[first] + np.log(max(score, FLOOR)), (kind, first)
+                if score is None:
+                    continue
+                total = best[first] + np.log(max(score, FLOOR)) + cost[kind]
+                if total > best[end]:
+                    best[end], choice[end] = total, (kind, first)
     digits, paired, marks, end = [], [], [], count
     while end > 0:
         kind, at = choice[end]
