@@ -7,7 +7,8 @@ verifier's probability; dynamic programming picks the grouping of all the pieces
 (and marks left out: specks, dots, dashes) with the highest total score. A two-stroke 4 is
 one digit because both strokes together read more surely than each alone; touching digits
 are apart because each reads more surely than the two as one. A stroke the pair reader reads
-as two touching digits is one more choice: one run worth two digits, at its score.
+as two touching digits is one more choice: one run worth two digits, at its score. Text,
+read without the verifier, pays a factor for each character chosen.
 """
 
 import numpy as np
