@@ -61,11 +61,12 @@ def test_evaluate_through_preprocessing():
 
 def test_train_one_epoch(tmp_path):
     out = tmp_path / "quick.keras"
-    completed = run("train", "--model", "mlp", "--epochs", "1", "--out", str(out))
+    completed = run("train", "--model", "mlp", "--epochs", "1", "--teacher-share", "0.5", "--out", str(out))
     assert out.is_file() and out.with_suffix(".json").is_file()
     assert "test accuracy" in completed.stdout
     card = json.loads(out.with_suffix(".json").read_text())
     assert card["epochs_run"] == 1 and card["test_accuracy"] > 0.9
+    assert card["config"]["teacher_share"] == 0.5 and card["teacher"]["file"] == "cnn.keras"
 
 
 def test_missing_model_is_a_clear_error():
@@ -78,6 +79,7 @@ def test_help_shows_defaults():
     help_text = " ".join(run("train", "--help").stdout.split())  # argparse wraps lines.
     assert "(default: 40 for mlp, 28 for cnn)" in help_text and "(default: 128)" in help_text
     assert "(default: 2 for mlp, 3 for cnn)" in help_text  # --unipen-repeats
+    assert "(default: 0.8 for mlp, 0.0 for cnn)" in help_text  # --teacher-share
 
 
 def test_serve_warns_when_reachable_without_a_login():
