@@ -2,8 +2,6 @@
 
 import re
 
-import pytest
-
 from digitrec import bench
 
 
@@ -25,8 +23,9 @@ def test_explain_table_has_each_model_and_its_ratio(capsys):
     row = next(line for line in capsys.readouterr().out.splitlines() if line.startswith("| mlp |"))
     ranked, random, ratio = (float(cell.rstrip("x")) for cell in row.strip("| ").split(" | ")[1:4])
     assert ranked > 2 * random > 0
-    # The ratio is of the unrounded losses: the cells, rounded to 0.001, give it within 2%.
-    assert ratio == pytest.approx(ranked / random, rel=0.02)
+    # The ratio is of the unrounded losses, rounded to 0.1: within what the cells, rounded
+    # to 0.001, allow.
+    assert (ranked - 5e-4) / (random + 5e-4) - 0.05 <= ratio <= (ranked + 5e-4) / (random - 5e-4) + 0.05
 
 
 def test_numbers_table_reads_each_band_pen_and_paper(capsys):

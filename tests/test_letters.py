@@ -106,8 +106,8 @@ def compose(images, heights, width=900, height=300):
 
 def test_read_text_reads_codes_of_letters_and_digits(alnum, unipen):
     """Codes of three characters from the test writers, small letters at x-height. Today
-    the shipped model reads 4 of these 5 exactly ("H4n" as "X4h"; the model before it, 3;
-    without the cost of each character read, the shipped model cuts that H in two, "pl4h")."""
+    the shipped model reads 4 of these 5 exactly ("H4n" as "X4h", as the model before it
+    did; without the cost of each character read, it cuts that H in two, "pl4h")."""
     images, labels = unipen_letters("test", data.letters_path(digits=unipen))
     digits, digit_labels = data.load_unipen("test", unipen)
     rng = np.random.default_rng(0)
