@@ -1,4 +1,4 @@
-"""Benchmarks that print a table: python -m digitrec.bench robustness | writers | speed | numbers | load | explain | finetune.
+"""Benchmarks that print a table: python -m digitrec.bench robustness | writers | speed | numbers | text | load | explain | finetune.
 
 `robustness` redraws MNIST test digits the way people hand them to the app (a sketchpad
 canvas, a marker, a thin pen, a photo of paper, a small digit in a corner, white chalk on
@@ -8,7 +8,8 @@ scikit-learn's own handwritten digits, written by other people than MNIST's.
 
 `writers` reads collections of digits by other writers that the project did not make
 (digitrec.other_writers). `speed` times one answer, a batch and the app's start; `load` sends many users' uploads to
-the app at once and checks every answer. `explain` checks that the explanations point at the
+the app at once and checks every answer. `text` reads codes of letters and digits by UNIPEN's
+test writers with the letters model. `explain` checks that the explanations point at the
 ink the models use (the deletion test) and times them. `finetune` fine-tunes on corrections
 from UNIPEN writers the model never trained on and measures it on their other digits.
 """
@@ -29,7 +30,7 @@ import cv2
 import numpy as np
 
 from digitrec import load_mnist, models
-from digitrec.drawing import GAP_BANDS, compose_number, pen
+from digitrec.drawing import GAP_BANDS, compose_number, compose_text, pen
 from digitrec.errors import NoDigitError
 from digitrec.paths import EXAMPLES_DIR
 from digitrec.preprocessing import preprocess
@@ -292,6 +293,49 @@ def numbers(model_names, count, seed):
         inputs.append((text, _on_sketchpad(cv2.resize(page, None, fx=factor, fy=factor, interpolation=cv2.INTER_LINEAR))))
     times = ", ".join(f"{name} {_read_numbers(r, inputs)[2]} ms" for name, r in recognizers.items())
     print(f"\nmedian time for {count} numbers of 6 spaced MNIST test digits on a 1600x400 sketchpad: {times}")
+
+
+# Gaps between the characters of a code, as shares of a capital's height: as people print
+# them, and close, where some nearly touch.
+TEXT_GAPS = {"spaced": (0.15, 0.3), "close": (0.0, 0.08)}
+CAPITAL = 150  # A capital's height on the page, in pixels.
+# Small letters written at x-height; the others (capitals, digits, b d f g h j k l p q t y) whole.
+X_HEIGHT = set("acemnorsuvwxz")
+
+
+def text(count, seed):
+    """Codes of 3 to 5 characters (digits and letters) from UNIPEN's test writers, each
+    drawn from the labels alike, spaced or close, read with `read_text` by the letters model."""
+    from digitrec.data import letters_path, load_unipen, unipen_path
+    from digitrec.labels import ALPHANUMERIC
+    from digitrec.letters import unipen_letters
+
+    letters, letter_labels = unipen_letters("test", letters_path(digits=unipen_path()))
+    digits, digit_labels = load_unipen("test")
+    images, labels = np.concatenate([digits, letters]), np.concatenate([digit_labels, letter_labels])
+    recognizer = load_recognizer("alnum")
+    rng = np.random.default_rng(seed)
+    print(f"{count} codes of 3 to 5 characters from UNIPEN's test writers per row (seed {seed}), read with read_text by alnum\n")
+    print("| gaps (share of a capital's height) | codes read exactly | characters found | characters right | median ms |")
+    print("| --- | --- | --- | --- | --- |")
+    for band, gaps in TEXT_GAPS.items():
+        exact, found, wrong, total, times = 0, 0, 0, 0, []
+        for _ in range(count):
+            code = "".join(rng.choice(list(ALPHANUMERIC), rng.integers(3, 6)))
+            chosen = [images[rng.choice(np.flatnonzero(labels == ALPHANUMERIC.index(c)))] for c in code]
+            heights = [0.6 if c in X_HEIGHT else 1.0 for c in code]
+            page = compose_text(chosen, heights, rng.uniform(*gaps, len(code)) * CAPITAL, tall=CAPITAL)
+            started = time.perf_counter()
+            try:
+                read = recognizer.read_text(page).text
+            except NoDigitError:
+                read = ""
+            times.append(time.perf_counter() - started)
+            exact += read == code
+            found += len(read) == len(code)
+            wrong += min(len(code), edit_distance(read, code))
+            total += len(code)
+        print(f"| {band} {gaps[0]:.2f}-{gaps[1]:.2f} | {exact / count:.1%} | {found / count:.1%} | {1 - wrong / total:.1%} | {np.median(times) * 1000:.0f} |", flush=True)
 
 
 def _number(images, labels, rng, band, another_pen, digits=None):
@@ -670,6 +714,9 @@ def main(argv=None):
     number.add_argument("--models", nargs="+", default=shipped[:1], help="models to measure (default: %(default)s)")
     number.add_argument("--count", type=int, default=500, help="numbers per row (default: %(default)s)")
     number.add_argument("--seed", type=int, default=0, help="picks the digits and their layout (default: %(default)s)")
+    code = commands.add_parser("text", help="codes of letters and digits read with the letters model")
+    code.add_argument("--count", type=int, default=200, help="codes per row (default: %(default)s)")
+    code.add_argument("--seed", type=int, default=0, help="picks the characters and their gaps (default: %(default)s)")
     crowd_parser = commands.add_parser("load", help="many users at once, through the Gradio API and the JSON API")
     crowd_parser.add_argument("--users", type=int, default=8, help="concurrent users (default: %(default)s)")
     crowd_parser.add_argument("--requests", type=int, default=2000, help="uploads in all, per API (default: %(default)s)")
@@ -692,6 +739,8 @@ def main(argv=None):
         speed(args.models, args.repeats, args.seed)
     elif args.command == "numbers":
         numbers(args.models, args.count, args.seed)
+    elif args.command == "text":
+        text(args.count, args.seed)
     elif args.command == "explain":
         explanations(args.models, args.count)
     elif args.command == "finetune":

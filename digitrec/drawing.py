@@ -1,6 +1,6 @@
 """MNIST digits drawn anew: redrawn with other pens (their centre line traced with a round
 pen of any width, as a sketchpad's brush, a marker or a fine pen would draw them), or written
-side by side as a number.
+side by side as a number; MNIST-framed characters written on a line as a word or a code.
 
 The benchmarks draw MNIST's test digits this way; the number reader's verifier learns from
 training digits drawn the same way.
@@ -157,3 +157,27 @@ def _touching_position(page, ink, top, start):
         if strokes(window) < before:
             return left
     return None
+
+
+def compose_text(characters, heights, gaps, tall=150, width=None):
+    """MNIST-framed characters (white on black) written left to right on one baseline as dark
+    ink on a white page (uint8): character i `heights[i]` of `tall` pixels high (a small
+    letter at x-height 0.6, a capital or a digit 1), `gaps[i]` pixels after it; the page
+    `width` wide, or as wide as the line with a margin."""
+    inks = []
+    for character, share in zip(characters, heights):
+        ys, xs = np.nonzero(character > 40)
+        ink = character[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
+        high = int(tall * share)
+        inks.append(cv2.resize(ink, (max(8, int(ink.shape[1] * high / ink.shape[0])), high), interpolation=cv2.INTER_CUBIC))
+    margin, line = 40, tall + 50
+    width = width or 2 * margin + sum(ink.shape[1] for ink in inks) + int(sum(gaps))
+    page = np.full((tall + 150, width), 255, np.uint8)
+    left = margin
+    for ink, gap in zip(inks, gaps):
+        high, wide = ink.shape
+        region = page[line - high : line, left : left + wide]
+        np.minimum(region, 255 - ink[:, : region.shape[1]], out=region)
+        left += wide + int(gap)
+    return page
+

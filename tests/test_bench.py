@@ -39,3 +39,11 @@ def test_numbers_table_reads_each_band_pen_and_paper(capsys):
     digits_right = lambda row: float(row[-1].rstrip("%"))
     assert digits_right(rows[0]) >= 75 and digits_right(rows[6]) >= 75 and digits_right(rows[7]) >= 75
     assert re.search(r"1600x400 sketchpad: mlp \d+ ms", out)
+
+
+def test_text_table_reads_codes_spaced_and_close(capsys, unipen):
+    bench.main(["text", "--count", "6"])
+    rows = [line.strip("| ").split(" | ") for line in capsys.readouterr().out.splitlines() if line.startswith(("| spaced", "| close"))]
+    assert [row[0].split()[0] for row in rows] == ["spaced", "close"]
+    # Spaced codes from test writers: most of their characters read right (80% on 200 codes).
+    assert float(rows[0][3].rstrip("%")) >= 50

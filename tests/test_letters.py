@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from digitrec import data
+from digitrec.drawing import compose_text
 from digitrec.labels import ALPHANUMERIC, BALANCED, BALANCED_CLASSES, DIGITS
 from digitrec.letters import alnum_report, balanced, unipen_letters
 from digitrec.models import model_path
@@ -88,22 +89,6 @@ def test_a_known_letter_of_each_case_reads_right(alnum, unipen, label):
     assert np.mean([r == label for r in read]) >= 0.85, read
 
 
-def compose(images, heights, width=900, height=300):
-    """Characters side by side on a white page, each `heights[i]` of the line's height tall,
-    all on one baseline."""
-    page = np.full((height, width), 255, np.uint8)
-    left, line = 40, 200
-    for image, share in zip(images, heights):
-        ys, xs = np.nonzero(image > 40)
-        ink = image[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
-        tall = int(150 * share)
-        wide = max(8, int(ink.shape[1] * tall / ink.shape[0]))
-        ink = cv2.resize(ink, (wide, tall), interpolation=cv2.INTER_CUBIC)
-        page[line - tall : line, left : left + wide] = np.minimum(page[line - tall : line, left : left + wide], 255 - ink)
-        left += wide + 35
-    return page
-
-
 def test_read_text_reads_codes_of_letters_and_digits(alnum, unipen):
     """Codes of three characters from the test writers, small letters at x-height. Today
     the shipped model reads 4 of these 5 exactly ("H4n" as "X4h", as the model before it
@@ -119,7 +104,7 @@ def test_read_text_reads_codes_of_letters_and_digits(alnum, unipen):
         for character in code:
             pool = digits[digit_labels == int(character)] if character in DIGITS else images[labels == ALPHANUMERIC.index(character)]
             chosen.append(pool[rng.integers(len(pool))])
-        page = compose(chosen, [0.6 if c in small else 1.0 for c in code])
+        page = compose_text(chosen, [0.6 if c in small else 1.0 for c in code], [35] * len(code), width=900)
         reading = alnum.read_text(page)
         # Three characters found, each read on its own: as right as single letters are (78%).
         assert len(reading.characters) == len(reading.boxes) == len(reading.text) == 3, reading.text
