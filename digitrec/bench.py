@@ -299,8 +299,6 @@ def numbers(model_names, count, seed):
 # them, and close, where some nearly touch.
 TEXT_GAPS = {"spaced": (0.15, 0.3), "close": (0.0, 0.08)}
 CAPITAL = 150  # A capital's height on the page, in pixels.
-# Small letters written at x-height; the others (capitals, digits, b d f g h j k l p q t y) whole.
-X_HEIGHT = set("acemnorsuvwxz")
 
 
 def text(count, seed):
@@ -319,23 +317,13 @@ def text(count, seed):
     print("| gaps (share of a capital's height) | codes read exactly | characters found | characters right | median ms |")
     print("| --- | --- | --- | --- | --- |")
     for band, gaps in TEXT_GAPS.items():
-        exact, found, wrong, total, times = 0, 0, 0, 0, []
+        inputs = []
         for _ in range(count):
             code = "".join(rng.choice(list(ALPHANUMERIC), rng.integers(3, 6)))
             chosen = [images[rng.choice(np.flatnonzero(labels == ALPHANUMERIC.index(c)))] for c in code]
-            heights = [0.6 if c in X_HEIGHT else 1.0 for c in code]
-            page = compose_text(chosen, heights, rng.uniform(*gaps, len(code)) * CAPITAL, tall=CAPITAL)
-            started = time.perf_counter()
-            try:
-                read = recognizer.read_text(page).text
-            except NoDigitError:
-                read = ""
-            times.append(time.perf_counter() - started)
-            exact += read == code
-            found += len(read) == len(code)
-            wrong += min(len(code), edit_distance(read, code))
-            total += len(code)
-        print(f"| {band} {gaps[0]:.2f}-{gaps[1]:.2f} | {exact / count:.1%} | {found / count:.1%} | {1 - wrong / total:.1%} | {np.median(times) * 1000:.0f} |", flush=True)
+            inputs.append((code, compose_text(chosen, code, rng.uniform(*gaps, len(code)) * CAPITAL, tall=CAPITAL)))
+        exact, right, milliseconds, found = _read_all(lambda image: recognizer.read_text(image).text, inputs)
+        print(f"| {band} {gaps[0]:.2f}-{gaps[1]:.2f} | {exact} | {found} | {right} | {milliseconds} |", flush=True)
 
 
 def _number(images, labels, rng, band, another_pen, digits=None):
@@ -350,20 +338,28 @@ def _number(images, labels, rng, band, another_pen, digits=None):
 
 
 def _read_numbers(recognizer, inputs):
-    """Table cells for numbers read: the share read exactly, the share of digits right
-    (less the edits between the number read and the true one) and the median milliseconds."""
-    exact, wrong_digits, total, times = 0, 0, 0, []
+    """`_read_all` for numbers read with `recognizer`, their digits alone."""
+    return _read_all(lambda image: "".join(filter(str.isdigit, recognizer.read_number(image).text)), inputs)
+
+
+def _read_all(read, inputs):
+    """Table cells for the (text, image) `inputs` read by `read(image)` (a str; none when it
+    raises NoDigitError): the share read exactly, the share of characters right (less the
+    edits between the text read and the true one), the median milliseconds, and the share read
+    with as many characters as written."""
+    exact, found, wrong, total, times = 0, 0, 0, 0, []
     for text, image in inputs:
         started = time.perf_counter()
         try:
-            read = "".join(filter(str.isdigit, recognizer.read_number(image).text))
+            answer = read(image)
         except NoDigitError:
-            read = ""
+            answer = ""
         times.append(time.perf_counter() - started)
-        exact += read == text
-        wrong_digits += min(len(text), edit_distance(read, text))
+        exact += answer == text
+        found += len(answer) == len(text)
+        wrong += min(len(text), edit_distance(answer, text))
         total += len(text)
-    return [f"{exact / len(inputs):.1%}", f"{1 - wrong_digits / total:.1%}", f"{np.median(times) * 1000:.0f}"]
+    return [f"{exact / len(inputs):.1%}", f"{1 - wrong / total:.1%}", f"{np.median(times) * 1000:.0f}", f"{found / len(inputs):.1%}"]
 
 
 def _on_paper(page, rng):

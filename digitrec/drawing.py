@@ -14,6 +14,10 @@ from digitrec.preprocessing import ink_box
 # Gaps between digits, as shares of their mean width: as people space them, and written close
 # (negative: their columns overlap), where some pairs touch.
 GAP_BANDS = {"spaced": (0.2, 0.5), "tight": (-0.06, 0.12)}
+# Small letters with neither ascender nor descender are written at this share of a capital's
+# height; the others (capitals, digits, b d f g h j k l p q t y) as tall as a capital.
+AT_X_HEIGHT = set("acemnorsuvwxz")
+X_HEIGHT = 0.6
 
 
 def _thinning_tables():
@@ -159,16 +163,16 @@ def _touching_position(page, ink, top, start):
     return None
 
 
-def compose_text(characters, heights, gaps, tall=150, width=None):
+def compose_text(characters, text, gaps, tall=150, width=None):
     """MNIST-framed characters (white on black) written left to right on one baseline as dark
-    ink on a white page (uint8): character i `heights[i]` of `tall` pixels high (a small
-    letter at x-height 0.6, a capital or a digit 1), `gaps[i]` pixels after it; the page
-    `width` wide, or as wide as the line with a margin."""
+    ink on a white page (uint8): the characters of `text`, `tall` pixels high, or `X_HEIGHT`
+    of that for the small letters written at x-height; `gaps[i]` pixels after character i;
+    the page `width` wide, or as wide as the line with a margin."""
     inks = []
-    for character, share in zip(characters, heights):
+    for character, label in zip(characters, text):
         ys, xs = np.nonzero(character > 40)
         ink = character[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
-        high = int(tall * share)
+        high = int(tall * (X_HEIGHT if label in AT_X_HEIGHT else 1.0))
         inks.append(cv2.resize(ink, (max(8, int(ink.shape[1] * high / ink.shape[0])), high), interpolation=cv2.INTER_CUBIC))
     margin, line = 40, tall + 50
     width = width or 2 * margin + sum(ink.shape[1] for ink in inks) + int(sum(gaps))
@@ -180,4 +184,3 @@ def compose_text(characters, heights, gaps, tall=150, width=None):
         np.minimum(region, 255 - ink[:, : region.shape[1]], out=region)
         left += wide + int(gap)
     return page
-
