@@ -203,6 +203,22 @@ def test_a_four_written_in_two_strokes_is_one_digit(mlp):
     assert reading.record()["number"] == "41" and reading.record()["confidence"] == round(reading.confidence, 6)
 
 
+def test_a_five_of_two_strokes_each_under_half_the_height_is_one_digit(mlp):
+    """Neither stroke is tall enough to be a digit on its own (each could be a mark), but the
+    two together are: the 5 is read, not left out as two marks."""
+    page = np.full((240, 460), 255, np.uint8)
+    cv2.line(page, (90, 30), (90, 190), 0, 12)  # A 1.
+    cv2.line(page, (250, 50), (320, 50), 0, 12)  # The 5's bar and its stem...
+    cv2.line(page, (250, 50), (246, 95), 0, 12)
+    cv2.ellipse(page, (268, 145), (42, 30), 0, -140, 140, 0, 12)  # ...and its bowl, apart.
+    assert strokes_of(page) == 3
+    _, _, stats, _ = cv2.connectedComponentsWithStats((page < INK).astype(np.uint8))
+    assert stats[2:, cv2.CC_STAT_HEIGHT].max() < 0.45 * stats[1, cv2.CC_STAT_HEIGHT]
+    reading = mlp.read_number(page)
+    assert reading.text == "15"
+    assert reading.boxes[1][1] == stats[2, cv2.CC_STAT_TOP]  # The 5's box holds both strokes.
+
+
 def test_each_character_read_costs_a_factor_in_the_grouping():
     """Two pieces each read surely (an H's post as l, the rest as n) beat the two read as one
     letter less surely, unless each character chosen costs a factor, as in text."""

@@ -13,7 +13,7 @@ read without the verifier, pays a factor for each character chosen.
 
 import numpy as np
 
-from digitrec.numbers.pieces import MARK_HEIGHT
+from digitrec.numbers.pieces import MARK_HEIGHT, box_of
 
 # A run of pieces is read as a digit if it holds at most this many pieces, is at most this
 # many times as wide as the digits are tall, and has no empty columns wider than these shares
@@ -47,7 +47,7 @@ def runs(pieces, height, separate, widest=WIDEST_DIGIT):
             run = pieces[first:end]
             if separate[end - 1] or _width(run) > widest * height or not _gaps_fit(run, height):
                 break
-            if apart[end] and any(piece.height >= MARK_HEIGHT * height for piece in run):
+            if apart[end] and _height(run) >= MARK_HEIGHT * height:
                 found.append((first, end))
     return found
 
@@ -119,6 +119,12 @@ def _stacked(box1, box2):
 
 def _width(run):
     return max(piece.box[2] for piece in run) - min(piece.box[0] for piece in run)
+
+
+def _height(run):
+    """A run's height: a 5 written in two strokes is a digit's height though neither is."""
+    left, top, right, bottom = box_of(run)
+    return bottom - top
 
 
 def _gaps_fit(run, height):
