@@ -80,6 +80,20 @@ def test_digits_that_overlap_where_they_touch_are_read_by_the_pair_reader(mlp, t
     assert all(mlp.read_number(page).text != text for text, page in pages.items())
 
 
+def test_two_ones_that_touch_are_read_as_two_digits(mlp, test_set):
+    """Two 1s that touch are one stroke too narrow to be cut as touching digits are; the pair
+    reader reads it as two, and it is cut all the same (each was read as one digit, "1", "0",
+    "4" or "8", before)."""
+    images, labels = test_set
+    ones = np.flatnonzero(labels == 1)
+    for first in range(0, 8, 2):
+        page = 255 - compose_number(images[ones[first : first + 2]], np.random.default_rng(first), touching=True)[0]
+        assert strokes_of(page) == 1
+        reading = mlp.read_number(page)
+        assert reading.text == "11"
+        assert len(reading.boxes) == 2 and reading.boxes[0][0] < reading.boxes[1][0]
+
+
 def test_strokes_that_lean_into_each_other_are_parted_along_a_path():
     from digitrec.numbers.pieces import box_of, crop, cut_into_pieces, digits_height, wide_strokes
     from digitrec.preprocessing import strokes

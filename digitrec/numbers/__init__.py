@@ -124,14 +124,16 @@ def _read_line(recognizer, image, number):
     if cleaned is not ink:
         ink, labels, stats, kept = strokes(cleaned)
     height = digits_height(stats, kept)
-    # Strokes wide enough to be digits that touch are cut at straight columns, and also along
-    # paths, which part digits that lean into each other, unless the straight cuts read them
-    # surely: the cutting whose grouping reads more surely is the reading.
+    # Strokes wide enough to be digits that touch, and narrower ones the pair reader reads as
+    # two (two 1s), are cut at straight columns, and also along paths, which part digits that
+    # lean into each other, unless the straight cuts read them surely: the cutting whose
+    # grouping reads more surely is the reading.
+    narrow = _narrow_pairs(ink, labels, stats, kept, height) if number else []
+    cut = wide_strokes(stats, kept, height) + narrow
     framed = {}  # Runs the two cuttings share are framed once.
-    line = _grouped(recognizer, ink, labels, stats, kept, height, (), number, framed)
-    wide = wide_strokes(stats, kept, height)
-    if wide and not _surely_read(line, wide):
-        bent = _grouped(recognizer, ink, labels, stats, kept, height, wide, number, framed)
+    line = _grouped(recognizer, ink, labels, stats, kept, height, (), narrow, number, framed)
+    if cut and not _surely_read(line, cut):
+        bent = _grouped(recognizer, ink, labels, stats, kept, height, cut, narrow, number, framed)
         line = max(line, bent, key=lambda grouping: grouping.score)
     if not line.chosen:
         raise NoDigitError(NO_DIGIT_MESSAGE)
@@ -168,12 +170,12 @@ class _Grouping:
     pairs: dict = dataclasses.field(default_factory=dict)
 
 
-def _grouped(recognizer, ink, labels, stats, kept, height, along_paths, number, framed):
-    """The line cut into pieces (the strokes `along_paths` along paths, the others straight)
-    and grouped into the digits that read most surely; a `_Grouping` with no digits when no run
-    could be read. `framed` keeps each run's inputs (`_framed`) by its pixels, for the next
-    cutting."""
-    pieces = cut_into_pieces(ink, labels, stats, kept, height, along_paths)
+def _grouped(recognizer, ink, labels, stats, kept, height, along_paths, narrow, number, framed):
+    """The line cut into pieces (the wide strokes and the `narrow` ones named; the strokes
+    `along_paths` along paths, the others straight) and grouped into the digits that read most
+    surely; a `_Grouping` with no digits when no run could be read. `framed` keeps each run's
+    inputs (`_framed`) by its pixels, for the next cutting."""
+    pieces = cut_into_pieces(ink, labels, stats, kept, height, along_paths, narrow)
     tall = [piece.box for piece in pieces if piece.height >= TALL * height]
     line = line_of(tall)
     # A dot below the line's middle, a stroke of its own apart from the digits' columns, is a
@@ -190,7 +192,7 @@ def _grouped(recognizer, ink, labels, stats, kept, height, along_paths, number, 
             readable[run] = framed[key]
     if not readable:
         return _Grouping(-np.inf, pieces, {}, [], [], {}, fills)
-    paired = _read_pairs(ink, labels, pieces, height, along_paths) if number else {}
+    paired = _read_pairs(ink, labels, pieces, height, wide_strokes(stats, kept, height) + narrow) if number else {}
     inputs = {run: model_input for run, (model_input, _) in readable.items()}
     verifier = load_verifier() if number else None
     if verifier:
@@ -207,6 +209,8 @@ def _grouped(recognizer, ink, labels, stats, kept, height, along_paths, number, 
     singles = [run for run in chosen if run not in pairs]
     predictions.update(_read(recognizer, {run: inputs[run] for run in singles if run not in predictions}, number))
     pairs = {run: _as_two_digits(paired[run][0], run, ink, labels, pieces, predictions) for run in pairs}
+    # A run read as a pair scores as the pair.
+    scores.update({run: pair_scores[run] for run in pairs})
     return _Grouping(score, pieces, scores, chosen, marks, predictions, fills, pairs)
 
 
@@ -229,6 +233,24 @@ def _read_pairs(ink, labels, pieces, height, strokes_cut):
         return {}
     read = dict(zip(found, reader(np.stack(list(found.values())))))
     return {run: (p, float(p[:NOT_A_PAIR].max())) for run, p in read.items()}
+
+
+def _narrow_pairs(ink, labels, stats, kept, height):
+    """The kept strokes of a digit's height too narrow for `wide_strokes` that the pair
+    reader reads as two touching digits more likely than not (two 1s): their labels, for the
+    reader to cut as it cuts wide strokes."""
+    wide = set(wide_strokes(stats, kept, height))
+    narrow = [int(label) for label in np.flatnonzero(kept) if label not in wide and stats[label, 3] >= TALL * height]
+    reader = load_pair_reader() if narrow else None
+    if reader is None:
+        return []
+    crops = []
+    for label in narrow:
+        left, top, width, tall = (int(value) for value in stats[label, :4])
+        own = labels[top : top + tall, left : left + width] == label
+        crops.append(as_the_pair_reader_sees(ink[top : top + tall, left : left + width] * own))
+    read = reader(np.stack(crops))
+    return [label for label, p in zip(narrow, read) if p[NOT_A_PAIR] < 0.5]
 
 
 def _as_two_digits(probabilities, run, ink, labels, pieces, predictions):

@@ -6,7 +6,9 @@ so it learns from exactly those: numbers of 2 to 4 training digits (MNIST's, and
 training writers' when given), most with a pair that touches, some written close, slanted, as
 written or redrawn with another pen (`verifier_training.written`). A stroke holding nearly all
 of two neighbours' ink and little of any other's is that pair; one holding one digit (a wide
-0), a part of one (a 4's bar) or three is no pair.
+0), a part of one (a 4's bar) or three is no pair. The reader also asks it about narrower
+strokes of a digit's height, which it has not learnt from: it reads two 1s that touch as
+"11", and a lone 1 as no pair (tests in test_numbers).
 """
 
 from dataclasses import dataclass

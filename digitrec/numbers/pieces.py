@@ -109,14 +109,14 @@ def wide_strokes(stats, kept, height):
     ]
 
 
-def cut_into_pieces(ink, labels, stats, kept, height, along_paths=()):
+def cut_into_pieces(ink, labels, stats, kept, height, along_paths=(), narrow=()):
     """The pieces of the page's kept strokes, left to right by their middle: each stroke
-    whole, or cut where it may be digits that touch, digits `height` pixels tall. The strokes
-    in `along_paths` are cut along the paths that cross least ink near those columns, which
-    part digits that lean into each other, where a straight cut leaves a piece of one on the
-    other."""
+    whole, or cut where it may be digits that touch (the wide ones, and the `narrow` ones
+    named), digits `height` pixels tall. The strokes in `along_paths` are cut along the paths
+    that cross least ink near those columns, which part digits that lean into each other,
+    where a straight cut leaves a piece of one on the other."""
     pieces = []
-    wide = set(wide_strokes(stats, kept, height))
+    wide = set(wide_strokes(stats, kept, height)) | set(narrow)
     for label in np.flatnonzero(kept):
         left, top, width, tall = (int(value) for value in stats[label, :4])
         if label not in wide:
