@@ -19,7 +19,7 @@ from digitrec.labels import DIGITS
 from digitrec.numbers.case import with_case
 from digitrec.numbers.grouping import WIDEST_DIGIT, best_grouping, left_out, runs
 from digitrec.numbers.marks import beside, line_of, point, text_with_marks
-from digitrec.numbers.pieces import TALL, box_of, crop, cut_into_pieces, digits_height, wide_strokes, without_ruled_lines
+from digitrec.numbers.pieces import TALL, box_of, crop, cut_into_pieces, digits_height, stroke, wide_strokes, without_ruled_lines
 from digitrec.pairs import NOT_A_PAIR, as_the_pair_reader_sees, load_pair_reader, pair_digits
 from digitrec.prediction import UNSURE_BELOW, Prediction
 from digitrec.preprocessing import page_ink, strokes
@@ -244,12 +244,7 @@ def _narrow_pairs(ink, labels, stats, kept, height):
     reader = load_pair_reader() if narrow else None
     if reader is None:
         return []
-    crops = []
-    for label in narrow:
-        left, top, width, tall = (int(value) for value in stats[label, :4])
-        own = labels[top : top + tall, left : left + width] == label
-        crops.append(as_the_pair_reader_sees(ink[top : top + tall, left : left + width] * own))
-    read = reader(np.stack(crops))
+    read = reader(np.stack([as_the_pair_reader_sees(stroke(ink, labels, stats, label)) for label in narrow]))
     return [label for label, p in zip(narrow, read) if p[NOT_A_PAIR] < 0.5]
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from digitrec.errors import NoDigitError
-from digitrec.numbers.pieces import digits_height, wide_strokes
+from digitrec.numbers.pieces import digits_height, stroke, wide_strokes
 from digitrec.numbers.verifier_training import digit_sources, drawn_sets, fit_and_save, written
 from digitrec.pairs import NOT_A_PAIR, PAIRS_PATH, as_the_pair_reader_sees, build_pair_reader
 from digitrec.preprocessing import strokes
@@ -74,7 +74,7 @@ def labelled_strokes(page, owners, digits):
         inside = (owners[:, top : top + tall, left : left + width] * own).sum(axis=(1, 2), dtype=np.float64)
         target = pair_label(inside / np.maximum(totals, 1.0), digits)
         if target is not None:
-            yield as_the_pair_reader_sees(ink[top : top + tall, left : left + width] * own), target
+            yield as_the_pair_reader_sees(stroke(ink, labels, stats, label)), target
 
 
 def pair_label(shares, digits):

@@ -122,7 +122,7 @@ def cut_into_pieces(ink, labels, stats, kept, height, along_paths=(), narrow=())
         if label not in wide:
             pieces.append(Piece(int(label), top, np.full(tall, left), np.full(tall, left + width), (left, top, left + width, top + tall), True))
             continue
-        own = np.where(labels[top : top + tall, left : left + width] == label, ink[top : top + tall, left : left + width], 0.0)
+        own = stroke(ink, labels, stats, label)
         columns = _cuts(own, height)
         cuts = _paths(own, columns, height) if label in along_paths else [np.full(tall, column) for column in columns]
         edges = [np.zeros(tall, int), *cuts, np.full(tall, width)]
@@ -196,6 +196,12 @@ def box_of(pieces):
         min(piece.box[0] for piece in pieces), min(piece.box[1] for piece in pieces),
         max(piece.box[2] for piece in pieces), max(piece.box[3] for piece in pieces),
     )
+
+
+def stroke(ink, labels, stats, label):
+    """The ink of one stroke alone, cut out to its box."""
+    left, top, width, tall = (int(value) for value in stats[label, :4])
+    return np.where(labels[top : top + tall, left : left + width] == label, ink[top : top + tall, left : left + width], 0.0)
 
 
 def crop(ink, labels, pieces):
