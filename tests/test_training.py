@@ -75,7 +75,7 @@ def test_cnn_recipe_and_a_short_cnn_run(mnist):
     config = default_config("cnn", epochs=1, validation_size=200, unipen="")
     # The whole decaying schedule on all of MNIST, kept as a weight average, some MNIST digits
     # traced again with other pens.
-    assert config.model == "cnn" and config.learning_rate_decay == 0.88 and config.ema == 0.999
+    assert config.model == "cnn" and config.learning_rate_decay == 0.905 and config.ema == 0.999
     assert default_config("cnn").validation_size == 0 and config.augmentation.retrace == 0.15
     (x_train, y_train), (x_test, y_test) = mnist
     result = train(config, ((x_train[:1200], y_train[:1200]), (x_test[:300], y_test[:300])), verbose=0)
