@@ -128,12 +128,14 @@ def _read_line(recognizer, image, number):
     # two (two 1s), are cut at straight columns, and also along paths, which part digits that
     # lean into each other, unless the straight cuts read them surely: the cutting whose
     # grouping reads more surely is the reading.
-    narrow = _narrow_pairs(ink, labels, stats, kept, height) if number else []
-    cut = wide_strokes(stats, kept, height) + narrow
+    wide = wide_strokes(stats, kept, height)
+    paired = _pair_readings(ink, labels, stats, kept, height, wide) if number else {}
+    narrow = [label for label, p in paired.items() if label not in wide and p[NOT_A_PAIR] < 0.5]
+    cut = wide + narrow
     framed = {}  # Runs the two cuttings share are framed once.
-    line = _grouped(recognizer, ink, labels, stats, kept, height, (), narrow, number, framed)
+    line = _grouped(recognizer, ink, labels, stats, kept, height, (), narrow, paired, number, framed)
     if cut and not _surely_read(line, cut):
-        bent = _grouped(recognizer, ink, labels, stats, kept, height, cut, narrow, number, framed)
+        bent = _grouped(recognizer, ink, labels, stats, kept, height, cut, narrow, paired, number, framed)
         line = max(line, bent, key=lambda grouping: grouping.score)
     if not line.chosen:
         raise NoDigitError(NO_DIGIT_MESSAGE)
@@ -170,11 +172,12 @@ class _Grouping:
     pairs: dict = dataclasses.field(default_factory=dict)
 
 
-def _grouped(recognizer, ink, labels, stats, kept, height, along_paths, narrow, number, framed):
+def _grouped(recognizer, ink, labels, stats, kept, height, along_paths, narrow, paired, number, framed):
     """The line cut into pieces (the wide strokes and the `narrow` ones named; the strokes
     `along_paths` along paths, the others straight) and grouped into the digits that read most
-    surely; a `_Grouping` with no digits when no run could be read. `framed` keeps each run's
-    inputs (`_framed`) by its pixels, for the next cutting."""
+    surely, a stroke cut into a run of pieces also as the pair `paired` reads it; a `_Grouping`
+    with no digits when no run could be read. `framed` keeps each run's inputs (`_framed`) by
+    its pixels, for the next cutting."""
     pieces = cut_into_pieces(ink, labels, stats, kept, height, along_paths, narrow)
     tall = [piece.box for piece in pieces if piece.height >= TALL * height]
     line = line_of(tall)
@@ -192,7 +195,7 @@ def _grouped(recognizer, ink, labels, stats, kept, height, along_paths, narrow, 
             readable[run] = framed[key]
     if not readable:
         return _Grouping(-np.inf, pieces, {}, [], [], {}, fills)
-    paired = _read_pairs(ink, labels, pieces, height, wide_strokes(stats, kept, height) + narrow) if number else {}
+    paired = _pair_runs(pieces, paired)
     inputs = {run: model_input for run, (model_input, _) in readable.items()}
     verifier = load_verifier() if number else None
     if verifier:
@@ -214,38 +217,31 @@ def _grouped(recognizer, ink, labels, stats, kept, height, along_paths, narrow, 
     return _Grouping(score, pieces, scores, chosen, marks, predictions, fills, pairs)
 
 
-def _read_pairs(ink, labels, pieces, height, strokes_cut):
+def _pair_readings(ink, labels, stats, kept, height, wide):
+    """{label: the pair reader's probabilities} for each kept stroke that may be two touching
+    digits, read whole in one call: the `wide` ones no wider than two digits side by side, and
+    the narrower ones of a digit's height (two 1s); none without a pair reader."""
+    wide = set(wide)
+    found = [
+        int(label) for label in np.flatnonzero(kept)
+        if (stats[label, 2] <= WIDEST_PAIR * height if label in wide else stats[label, 3] >= TALL * height)
+    ]
+    reader = load_pair_reader() if found else None
+    if reader is None:
+        return {}
+    read = reader(np.stack([as_the_pair_reader_sees(stroke(ink, labels, stats, label)) for label in found]))
+    return dict(zip(found, read))
+
+
+def _pair_runs(pieces, paired):
     """{run: (the pair reader's probabilities, the score of its likeliest pair)} for the
-    strokes in `strokes_cut` (their labels) that may be two touching digits, each the run of
-    all its pieces; none without a pair reader."""
-    reader = load_pair_reader() if strokes_cut else None
-    if reader is None:
-        return {}
+    strokes `paired` read that are cut into a run of pieces, each the run of all its pieces."""
     found = {}
-    for label in strokes_cut:
+    for label, p in paired.items():
         at = [index for index, piece in enumerate(pieces) if piece.label == label]
-        run = slice(at[0], at[-1] + 1)
-        left, _, right, _ = box_of(pieces[run])
-        # Its pieces in one run, and no wider than two digits side by side.
-        if 1 < len(at) == run.stop - run.start and right - left <= WIDEST_PAIR * height:
-            found[(run.start, run.stop)] = as_the_pair_reader_sees(crop(ink, labels, pieces[run]))
-    if not found:
-        return {}
-    read = dict(zip(found, reader(np.stack(list(found.values())))))
-    return {run: (p, float(p[:NOT_A_PAIR].max())) for run, p in read.items()}
-
-
-def _narrow_pairs(ink, labels, stats, kept, height):
-    """The kept strokes of a digit's height too narrow for `wide_strokes` that the pair
-    reader reads as two touching digits more likely than not (two 1s): their labels, for the
-    reader to cut as it cuts wide strokes."""
-    wide = set(wide_strokes(stats, kept, height))
-    narrow = [int(label) for label in np.flatnonzero(kept) if label not in wide and stats[label, 3] >= TALL * height]
-    reader = load_pair_reader() if narrow else None
-    if reader is None:
-        return []
-    read = reader(np.stack([as_the_pair_reader_sees(stroke(ink, labels, stats, label)) for label in narrow]))
-    return [label for label, p in zip(narrow, read) if p[NOT_A_PAIR] < 0.5]
+        if 1 < len(at) == at[-1] + 1 - at[0]:
+            found[(at[0], at[-1] + 1)] = (p, float(p[:NOT_A_PAIR].max()))
+    return found
 
 
 def _as_two_digits(probabilities, run, ink, labels, pieces, predictions):
