@@ -82,8 +82,7 @@ def test_digits_that_overlap_where_they_touch_are_read_by_the_pair_reader(mlp, t
 
 def test_two_ones_that_touch_are_read_as_two_digits(mlp, test_set):
     """Two 1s that touch are one stroke too narrow to be cut as touching digits are; the pair
-    reader reads it as two, and it is cut all the same (each was read as one digit, "1", "0",
-    "4" or "8", before)."""
+    reader reads it as two, and it is cut all the same (read as one digit before)."""
     images, labels = test_set
     ones = np.flatnonzero(labels == 1)
     for first in range(0, 8, 2):
