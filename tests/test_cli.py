@@ -77,7 +77,7 @@ def test_missing_model_is_a_clear_error():
 
 def test_help_shows_defaults():
     help_text = " ".join(run("train", "--help").stdout.split())  # argparse wraps lines.
-    assert "(default: 40 for mlp, 28 for cnn)" in help_text and "(default: 128)" in help_text
+    assert "(default: 40 for mlp, 36 for cnn)" in help_text and "(default: 128)" in help_text
     assert "(default: 2 for mlp, 3 for cnn)" in help_text  # --unipen-repeats
     assert "(default: 0.8 for mlp, 0.0 for cnn)" in help_text  # --teacher-share
 
