@@ -59,6 +59,7 @@ def finetune(corrections, mnist, config=None):
     """Fine-tune `config.model` on `corrections`, (images (N, 28, 28) uint8, labels (N,)), with
     MNIST `mnist` ((x_train, y_train), (x_test, y_test)) for replay and for the gate."""
     import keras
+    import tensorflow as tf
 
     from digitrec.augmentation import Augmentation, WriterBatches
 
@@ -71,6 +72,10 @@ def finetune(corrections, mnist, config=None):
             f"on and 5 held out ({config.held_out:.0%}) are needed."
         )
     started = time.perf_counter()
+    # The same seed gives the same fine-tuned weights (as in training), so that a verdict can
+    # be reproduced.
+    keras.utils.set_random_seed(config.seed)
+    tf.config.experimental.enable_op_determinism()
     rng = np.random.default_rng(config.seed)
     order = rng.permutation(len(labels))
     held, learned = order[:held_count], order[held_count:]

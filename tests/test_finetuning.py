@@ -8,7 +8,7 @@ import pytest
 from digitrec import bench, cli, models
 from digitrec.corrections import CorrectionStore
 from digitrec.data import load_unipen
-from digitrec.finetuning import finetune, promote
+from digitrec.finetuning import FinetuneConfig, finetune, promote
 from digitrec.recognizer import Prediction
 
 
@@ -47,6 +47,17 @@ def test_poisoned_corrections_are_refused_or_mnist_still_holds(new_writers, mnis
         assert accuracy >= after["before"] - 0.003
     else:
         assert result.card["reason"]
+
+
+def test_the_same_seed_fine_tunes_to_the_same_weights(new_writers, mnist):
+    """A verdict can be reproduced: the gate once refused a run that passed when run again."""
+    config = FinetuneConfig(epochs=2, seed=3)
+    first, second = (finetune(new_writers, mnist, config) for _ in range(2))
+    for one, other in zip(first.network.get_weights(), second.network.get_weights()):
+        np.testing.assert_array_equal(one, other)
+    assert first.card["figures"] == second.card["figures"]
+    base = models.load("mlp").get_weights()
+    assert any(not np.array_equal(one, other) for one, other in zip(first.network.get_weights(), base))
 
 
 def test_too_few_corrections_are_refused(mnist):
