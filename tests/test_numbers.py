@@ -93,6 +93,25 @@ def test_two_ones_that_touch_are_read_as_two_digits(mlp, test_set):
         assert len(reading.boxes) == 2 and reading.boxes[0][0] < reading.boxes[1][0]
 
 
+def test_a_stroke_the_pair_reader_finds_no_pair_is_never_read_as_one():
+    """A 6 the pair reader read 40% "10" and 60% no pair was read "10" when the digit model
+    was unsure of it; now its pieces are grouped as digits only."""
+    from digitrec.numbers import _pair_runs
+    from digitrec.numbers.pieces import Piece
+    from digitrec.pairs import NOT_A_PAIR
+
+    def piece(label, left, right):
+        return Piece(label, 0, np.full(10, left), np.full(10, right), (left, 0, right, 10), False)
+
+    pieces = [piece(1, 0, 5), piece(1, 5, 10), piece(2, 12, 20)]
+    ten = np.zeros(NOT_A_PAIR + 1, np.float32)
+    ten[10], ten[NOT_A_PAIR] = 0.4, 0.6
+    assert _pair_runs(pieces, {1: ten}) == {}
+    ten[10], ten[NOT_A_PAIR] = 0.6, 0.4
+    ((run, (probabilities, score)),) = _pair_runs(pieces, {1: ten}).items()
+    assert run == (0, 2) and score == pytest.approx(0.6)
+
+
 def test_strokes_that_lean_into_each_other_are_parted_along_a_path():
     from digitrec.numbers.pieces import box_of, crop, cut_into_pieces, digits_height, wide_strokes
     from digitrec.preprocessing import strokes

@@ -235,11 +235,13 @@ def _pair_readings(ink, labels, stats, kept, height, wide):
 
 def _pair_runs(pieces, paired):
     """{run: (the pair reader's probabilities, the score of its likeliest pair)} for the
-    strokes `paired` read that are cut into a run of pieces, each the run of all its pieces."""
+    strokes `paired` read that are cut into a run of pieces, each the run of all its pieces,
+    and that the reader reads as a pair more likely than not (a 6 it finds 40% "10" and 60%
+    no pair is no pair, however unsure the digit model is of it)."""
     found = {}
     for label, p in paired.items():
         at = [index for index, piece in enumerate(pieces) if piece.label == label]
-        if 1 < len(at) == at[-1] + 1 - at[0]:
+        if p[NOT_A_PAIR] < 0.5 and 1 < len(at) == at[-1] + 1 - at[0]:
             found[(at[0], at[-1] + 1)] = (p, float(p[:NOT_A_PAIR].max()))
     return found
 
