@@ -279,7 +279,7 @@ def parser():
     train.add_argument("--init", metavar="MODEL", help=f"start from this trained model's weights ({MODEL_HELP}), with a shorter run from a lower rate (default: random weights)")
     train.add_argument("--learning-rate-decay", type=float, help=f"multiply the rate by this after every epoch; none halves it when validation stalls {per_model('learning_rate_decay')}")
     train.add_argument("--unipen", metavar="NPZ", help="UNIPEN unipen_digits.npz to train on beside MNIST, its strokes file next to it; '' for MNIST alone (default: $DIGITREC_UNIPEN)")
-    train.add_argument("--teacher", metavar="MODEL", help=f"distil from this trained model's softened answers ({MODEL_HELP}) {per_model('teacher')}")
+    train.add_argument("--teacher", metavar="MODEL", help=f"distil from this trained model's softened answers ({MODEL_HELP}; several separated by commas: their answers averaged) {per_model('teacher')}")
     train.add_argument("--teacher-share", type=float, help=f"share of the teacher's answers in each training digit's label {per_model('teacher_share')}")
     train.add_argument("--unipen-repeats", type=int, help=f"times each epoch shows UNIPEN's training digits {per_model('unipen_repeats')}")
     train.add_argument("--strategy", choices=["default", "mirrored", "multi-worker"], help="tf.distribute: one device, all local devices, or the workers in TF_CONFIG (default: default)")

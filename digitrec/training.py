@@ -49,9 +49,10 @@ class TrainConfig:
     # an average of the last few thousand steps generalises better than the last step alone.
     # 0 keeps the last step's weights.
     ema: float = 0.0
-    # Distillation: a trained model ("cnn" or a path) whose probabilities for each training
-    # image (as it is, computed once) are mixed into its labels with this share, softened by
-    # this temperature.
+    # Distillation: a trained model ("cnn" or a path), or several separated by commas (their
+    # probabilities averaged: an ensemble teaches more than any one of it), whose probabilities
+    # for each training image (as it is, computed once) are mixed into its labels with this
+    # share, softened by this temperature.
     teacher: str | None = None
     teacher_share: float = 0.0
     temperature: float = 1.0
@@ -206,7 +207,9 @@ def train(config=None, data=None, out=None, verbose="auto"):
     classes = len(models.ALPHANUMERIC if config.model == models.ALNUM else models.DIGITS)
     teacher = None
     if config.teacher and config.teacher_share > 0:
-        teacher = models.load(config.teacher).predict(mnist.scale(x_fit), batch_size=1024, verbose=0)
+        teacher = np.mean(
+            [models.load(name).predict(mnist.scale(x_fit), batch_size=1024, verbose=0) for name in teachers(config)], axis=0
+        )
     batches = WriterBatches(
         x_fit, y_fit, config.batch_size, config.augmentation, config.seed, strokes=strokes,
         teacher=teacher, teacher_share=config.teacher_share, temperature=config.temperature, classes=classes,
@@ -270,9 +273,11 @@ def train(config=None, data=None, out=None, verbose="auto"):
         unipen_test = measure(mnist.scale(x_unipen), keras.utils.to_categorical(y_unipen, classes))
         card["unipen_test_accuracy"] = round(float(unipen_test[1]), 6)
         card["unipen_test_images"] = int(len(y_unipen))
-    for role in ("init", "teacher"):
-        if getattr(config, role) and (role == "init" or config.teacher_share > 0):
-            card[role] = models.describe(getattr(config, role))
+    if config.init:
+        card["init"] = models.describe(config.init)
+    if config.teacher and config.teacher_share > 0:
+        described = [models.describe(name) for name in teachers(config)]
+        card["teacher"] = described[0] if len(described) == 1 else described
     if config.model == models.ALNUM:
         from digitrec.letters import alnum_report
 
@@ -284,6 +289,11 @@ def train(config=None, data=None, out=None, verbose="auto"):
     if out and _is_chief(strategy):
         models.save(model, out, card)
     return TrainResult(model=model, history=history, card=card)
+
+
+def teachers(config):
+    """The models `config.teacher` names: one, or several separated by commas."""
+    return [name.strip() for name in config.teacher.split(",")]
 
 
 def adjust_prior(model, labels, validation=None, adjustment=None):

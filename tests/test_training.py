@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from digitrec import models
+from digitrec import models, training
 from digitrec.evaluation import plot_history
 from digitrec.training import ADJUSTMENTS, TrainConfig, adjust_prior, train
 
@@ -112,6 +112,25 @@ def test_distillation_and_warm_start_are_recorded_and_work(mnist, tmp_path):
     # weights the same epoch reaches far less.
     assert card["test_accuracy"] > shipped - 0.02
     assert card["test_accuracy"] > train(TrainConfig(epochs=1, validation_size=300, unipen=""), small, verbose=0).card["test_accuracy"] + 0.05
+
+
+def test_several_teachers_teach_their_averaged_answers(mnist, monkeypatch):
+    (x_train, y_train), (x_test, y_test) = mnist
+    small = ((x_train[:600], y_train[:600]), (x_test[:200], y_test[:200]))
+    seen = {}
+    original = training.WriterBatches
+
+    def batches(*args, teacher=None, **kwargs):
+        seen["teacher"] = teacher
+        return original(*args, teacher=teacher, **kwargs)
+
+    monkeypatch.setattr(training, "WriterBatches", batches)
+    config = TrainConfig(epochs=1, validation_size=100, unipen="", teacher="cnn, mlp", teacher_share=0.5)
+    card = train(config, small, verbose=0).card
+    assert card["teacher"] == [models.describe("cnn"), models.describe("mlp")]
+    images = x_train[:500] / 255.0  # The 500 trained on; the last 100 validate.
+    both = [models.load(name).predict(images, verbose=0) for name in ("cnn", "mlp")]
+    np.testing.assert_allclose(seen["teacher"], (both[0] + both[1]) / 2, atol=1e-5)
 
 
 def test_same_seed_same_model(mnist):
