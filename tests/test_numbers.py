@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 
 from digitrec import NoDigitError
-from digitrec.drawing import compose_number
+from digitrec.drawing import GAP_BANDS, compose_number
 from digitrec.paths import EXAMPLES_DIR
 
 
@@ -110,6 +110,20 @@ def test_a_stroke_the_pair_reader_finds_no_pair_is_never_read_as_one():
     ten[10], ten[NOT_A_PAIR] = 0.6, 0.4
     ((run, (probabilities, score)),) = _pair_runs(pieces, {1: ten}).items()
     assert run == (0, 2) and score == pytest.approx(0.6)
+
+
+def test_a_cutting_that_leaves_no_piece_of_a_digits_height_finds_no_line_and_warns_not(mlp, test_set):
+    """A 9 and a small 5 (MNIST test digits 104 and 2772): cut along paths, no piece is of a
+    digit's height, and the line of digits was the median of nothing (numpy's warning)."""
+    import warnings
+
+    images, _ = test_set
+    rng = np.random.default_rng(13)
+    slant = rng.uniform(-0.2, 0.2)
+    page = 255 - compose_number(images[[104, 2772]], rng, False, GAP_BANDS["spaced"], slant)[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        assert mlp.read_number(page).text == "95"
 
 
 def test_strokes_that_lean_into_each_other_are_parted_along_a_path():

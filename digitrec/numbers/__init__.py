@@ -180,11 +180,15 @@ def _grouped(recognizer, ink, labels, stats, kept, height, along_paths, narrow, 
     its pixels, for the next cutting."""
     pieces = cut_into_pieces(ink, labels, stats, kept, height, along_paths, narrow)
     tall = [piece.box for piece in pieces if piece.height >= TALL * height]
-    line = line_of(tall)
     # A dot below the line's middle, a stroke of its own apart from the digits' columns, is a
-    # separator, never a digit's part.
+    # separator, never a digit's part. Paths may cut every digit shorter than a digit's
+    # height: then there is no line to tell a dot by, and no separator.
     fills = [stats[piece.label, 4] / (piece.width * piece.height) if piece.whole else 0.0 for piece in pieces]
-    separate = [point(piece.box, fill, height, line) is not None and beside(piece.box, tall) for piece, fill in zip(pieces, fills)]
+    line = line_of(tall) if tall else None
+    separate = [
+        line is not None and point(piece.box, fill, height, line) is not None and beside(piece.box, tall)
+        for piece, fill in zip(pieces, fills)
+    ]
 
     readable = {}
     for run in runs(pieces, height, separate, WIDEST_DIGIT if number else WIDEST_LETTER):
