@@ -130,7 +130,7 @@ def _read_line(recognizer, image, number):
     # grouping reads more surely is the reading.
     wide = wide_strokes(stats, kept, height)
     paired = _pair_readings(ink, labels, stats, kept, height, wide) if number else {}
-    narrow = [label for label, p in paired.items() if label not in wide and p[NOT_A_PAIR] < 0.5]
+    narrow = [label for label, p in paired.items() if label not in wide and _a_pair(p)]
     cut = wide + narrow
     framed = {}  # Runs the two cuttings share are framed once.
     line = _grouped(recognizer, ink, labels, stats, kept, height, (), narrow, paired, number, framed)
@@ -237,6 +237,12 @@ def _pair_readings(ink, labels, stats, kept, height, wide):
     return dict(zip(found, read))
 
 
+def _a_pair(probabilities):
+    """Whether the pair reader's `probabilities` read a stroke as two digits more likely than
+    as no pair."""
+    return probabilities[NOT_A_PAIR] < 0.5
+
+
 def _pair_runs(pieces, paired):
     """{run: (the pair reader's probabilities, the score of its likeliest pair)} for the
     strokes `paired` read that are cut into a run of pieces, each the run of all its pieces,
@@ -245,7 +251,7 @@ def _pair_runs(pieces, paired):
     found = {}
     for label, p in paired.items():
         at = [index for index, piece in enumerate(pieces) if piece.label == label]
-        if p[NOT_A_PAIR] < 0.5 and 1 < len(at) == at[-1] + 1 - at[0]:
+        if _a_pair(p) and 1 < len(at) == at[-1] + 1 - at[0]:
             found[(at[0], at[-1] + 1)] = (p, float(p[:NOT_A_PAIR].max()))
     return found
 
