@@ -90,11 +90,11 @@ def build_cnn(learning_rate=1e-3, ema=0.0, classes=DIGITS, name="cnn", head=128)
     return compiled(model, learning_rate, ema)
 
 
-def build_alnum(learning_rate=1e-3, ema=0.0):
+def build_alnum(learning_rate=1e-3, ema=0.0, head=256):
     """The CNN with an output for each digit and letter: the same convolutions up to the 4x4
     ones, so that it starts from the digit CNN's trained weights, and a head twice as wide
     for 62 classes."""
-    return build_cnn(learning_rate, ema, classes=ALPHANUMERIC, name=ALNUM, head=256)
+    return build_cnn(learning_rate, ema, classes=ALPHANUMERIC, name=ALNUM, head=head)
 
 
 BUILDERS = {"mlp": build_mlp, "cnn": build_cnn, ALNUM: build_alnum}

@@ -68,6 +68,9 @@ class TrainConfig:
     # Train on this many of the training images, drawn at random from all of them (MNIST's,
     # UNIPEN's, the letters): a quick look at a recipe. 0 trains on every one.
     images: int = 0
+    # The CNNs' head: the width of the last convolution and of the dense layer, where the
+    # classes are told apart. 0 is the model's own (128 for the digit CNN, 256 for letters).
+    head: int = 0
 
 
 # Where each model's recipe differs from the defaults.
@@ -197,6 +200,8 @@ def train(config=None, data=None, out=None, verbose="auto"):
     config = config or TrainConfig()
     if config.model not in models.BUILDERS:
         raise ValueError(f"Unknown model {config.model!r}; expected one of {sorted(models.BUILDERS)}.")
+    if config.head and config.model not in ("cnn", models.ALNUM):
+        raise ValueError(f"--head widens the CNNs; the {config.model!r} network's layers are fixed.")
     data = data or mnist.load_mnist()
     _, (x_test, y_test) = data
     # The same seed gives the same weights, batches and augmentations, so the same model.
@@ -221,7 +226,8 @@ def train(config=None, data=None, out=None, verbose="auto"):
         # The average spans at most the last tenth of the run, so a short run (a smoke test,
         # one epoch in the notebook) is not mostly its first steps' weights.
         ema = min(config.ema, 1 - 10 / (len(batches) * config.epochs)) if config.ema else 0.0
-        model = models.BUILDERS[config.model](learning_rate=config.learning_rate, ema=max(ema, 0.0))
+        head = {"head": config.head} if config.head else {}
+        model = models.BUILDERS[config.model](learning_rate=config.learning_rate, ema=max(ema, 0.0), **head)
         if config.init:
             start_from(model, models.load(config.init))
     monitor = "val_accuracy" if validation else "accuracy"
@@ -319,10 +325,16 @@ def adjust_prior(model, labels, validation=None, adjustment=None):
 def start_from(model, trained):
     """Copy a trained network's weights into `model`, layer by layer where the shapes agree:
     all of them for the same network; for the letters model started from the digit CNN, its
-    convolutions but the last (its head is wider, and its output has 62 classes)."""
-    for layer, source in zip(model.layers, trained.layers, strict=True):
+    convolutions but the last (its head is wider, and its output has 62 classes). A digit
+    CNN of the letters model's width started from it takes every layer, and of its output
+    the digits' columns (the first ten of its classes)."""
+    last = len(model.layers) - 1
+    for index, (layer, source) in enumerate(zip(model.layers, trained.layers, strict=True)):
         weights = source.get_weights()
-        if [w.shape for w in weights] == [w.shape for w in layer.get_weights()]:
+        shapes = [w.shape for w in layer.get_weights()]
+        if index == last and [w.shape[:-1] for w in weights] == [shape[:-1] for shape in shapes]:
+            weights = [w[..., : shape[-1]] for w, shape in zip(weights, shapes)]
+        if [w.shape for w in weights] == shapes:
             layer.set_weights(weights)
 
 

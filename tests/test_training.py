@@ -133,6 +133,26 @@ def test_several_teachers_teach_their_averaged_answers(mnist, monkeypatch):
     np.testing.assert_allclose(seen["teacher"], (both[0] + both[1]) / 2, atol=1e-5)
 
 
+def test_a_digit_cnn_as_wide_as_the_letters_model_starts_from_all_of_it(mnist):
+    """Started from the letters model, a digit CNN of its width takes every layer, and of the
+    output its digits' columns: it reads a digit as the letters model's likeliest digit, with
+    the letters model's odds between the digits."""
+    from digitrec.training import start_from
+
+    letters = models.load("alnum")
+    wide = models.build_cnn(head=256)
+    start_from(wide, letters)
+    images = mnist[1][0][:64] / 255.0
+    scores = models.outputs(letters, images)[:, :10]
+    np.testing.assert_allclose(models.outputs(wide, images), scores / scores.sum(axis=1, keepdims=True), rtol=1e-4, atol=1e-6)
+    narrow = models.build_cnn()
+    start_from(narrow, letters)  # Only the convolutions whose shapes agree.
+    np.testing.assert_array_equal(narrow.layers[1].get_weights()[0], letters.layers[1].get_weights()[0])
+    assert not np.allclose(models.outputs(narrow, images), scores / scores.sum(axis=1, keepdims=True), atol=1e-2)
+    with pytest.raises(ValueError, match="--head widens the CNNs"):
+        train(TrainConfig(model="mlp", head=256), data=((None, None), (None, None)))
+
+
 def test_same_seed_same_model(mnist):
     (x_train, y_train), (x_test, y_test) = mnist
     small = ((x_train[:1500], y_train[:1500]), (x_test[:100], y_test[:100]))
