@@ -284,7 +284,7 @@ def parser():
     train.add_argument("--unipen-repeats", type=int, help=f"times each epoch shows UNIPEN's training digits {per_model('unipen_repeats')}")
     train.add_argument("--strategy", choices=["default", "mirrored", "multi-worker"], help="tf.distribute: one device, all local devices, or the workers in TF_CONFIG (default: default)")
     train.add_argument("--examples", type=int, help=f"verifier and pairs only: runs of pieces (strokes, for pairs) cut from numbers drawn to train on (default: {VerifierConfig.examples} and {PairConfig.examples})")
-    train.add_argument("--head", type=int, help="cnn and alnum: width of the last convolution and dense layer (default: 128 for cnn, 256 for alnum)")
+    train.add_argument("--head", type=int, help="cnn and alnum: width of the last convolution and dense layer (default: the --init model's, else 128 for cnn, 256 for alnum)")
     train.add_argument("--images", type=int, help="train on this many training images drawn at random, a quick look at a recipe (default: all)")
     train.add_argument("--out", help="where to save the model (default: models/MODEL.keras)")
     train.add_argument("--plots", metavar="DIR", help="write the training curves as PNG here (default: none)")

@@ -100,6 +100,11 @@ def build_alnum(learning_rate=1e-3, ema=0.0, head=256):
 BUILDERS = {"mlp": build_mlp, "cnn": build_cnn, ALNUM: build_alnum}
 
 
+def head_width(model):
+    """The width of a trained CNN's head: the units of its dense layer before the output."""
+    return [layer for layer in model.layers if isinstance(layer, layers.Dense)][-2].units
+
+
 def outputs(model, images, batch_size=1024):
     """`model`'s outputs for (N, 28, 28) float images, called directly in batches: no
     Keras predict loop, so it also runs inside a distribution strategy's workers."""

@@ -69,7 +69,8 @@ class TrainConfig:
     # UNIPEN's, the letters): a quick look at a recipe. 0 trains on every one.
     images: int = 0
     # The CNNs' head: the width of the last convolution and of the dense layer, where the
-    # classes are told apart. 0 is the model's own (128 for the digit CNN, 256 for letters).
+    # classes are told apart. 0 is the `init` model's, else the model's own (128 for the
+    # digit CNN, 256 for letters).
     head: int = 0
 
 
@@ -77,9 +78,9 @@ class TrainConfig:
 # - The CNN has more capacity to fill: it runs its whole decaying schedule on all 60,000
 #   MNIST digits and UNIPEN's training writers (three times an epoch), some of MNIST's traced
 #   again with other pens, and the saved model is the weight average (a single CNN with batch
-#   norm, augmentation and weight averaging is a published 99.7% recipe). The shipped one is
-#   this recipe's run with seed 5 (see its card); 28 epochs decaying 12% an epoch (seed 4)
-#   read fewer of UNIPEN's validation writers' digits.
+#   norm, augmentation and weight averaging is a published 99.7% recipe). The shipped one
+#   went on from the letters model, as wide as it (`--init alnum --head 256 --seed 5`, see
+#   its card); the CNN shipped before it was this recipe's run with seed 5.
 # - The dense network learns from the CNN (distillation): the 784-128-64-10 network is too
 #   small to learn much writer variety from hard labels alone, so it sees less of it, the
 #   CNN's softened answers say which digits each training digit resembles, and it too keeps
@@ -226,10 +227,12 @@ def train(config=None, data=None, out=None, verbose="auto"):
         # The average spans at most the last tenth of the run, so a short run (a smoke test,
         # one epoch in the notebook) is not mostly its first steps' weights.
         ema = min(config.ema, 1 - 10 / (len(batches) * config.epochs)) if config.ema else 0.0
-        head = {"head": config.head} if config.head else {}
-        model = models.BUILDERS[config.model](learning_rate=config.learning_rate, ema=max(ema, 0.0), **head)
-        if config.init:
-            start_from(model, models.load(config.init))
+        trained = models.load(config.init) if config.init else None
+        # A CNN started from trained weights is as wide as they are, unless told otherwise.
+        head = config.head or (models.head_width(trained) if trained is not None and config.model != "mlp" else 0)
+        model = models.BUILDERS[config.model](learning_rate=config.learning_rate, ema=max(ema, 0.0), **({"head": head} if head else {}))
+        if trained is not None:
+            start_from(model, trained)
     monitor = "val_accuracy" if validation else "accuracy"
     callbacks = [
         keras.callbacks.EarlyStopping(

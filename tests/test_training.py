@@ -79,8 +79,10 @@ def test_cnn_recipe_and_a_short_cnn_run(mnist):
     assert default_config("cnn").validation_size == 0 and config.augmentation.retrace == 0.15
     (x_train, y_train), (x_test, y_test) = mnist
     result = train(config, ((x_train[:1200], y_train[:1200]), (x_test[:300], y_test[:300])), verbose=0)
-    # The architecture of the shipped CNN, which the same command trained.
-    assert result.card["parameters"] == result.model.count_params() == models.read_card(models.model_path("cnn"))["parameters"]
+    # The recipe's network from random weights; the shipped CNN is the same network with the
+    # letters model's wider head (--init alnum --head 256).
+    assert result.card["parameters"] == result.model.count_params() == 286378
+    assert models.build_cnn(head=256).count_params() == models.read_card(models.model_path("cnn"))["parameters"]
     assert result.model.output_shape == (None, 10)
 
 
@@ -151,6 +153,12 @@ def test_a_digit_cnn_as_wide_as_the_letters_model_starts_from_all_of_it(mnist):
     assert not np.allclose(models.outputs(narrow, images), scores / scores.sum(axis=1, keepdims=True), atol=1e-2)
     with pytest.raises(ValueError, match="--head widens the CNNs"):
         train(TrainConfig(model="mlp", head=256), data=((None, None), (None, None)))
+    # Going on from a trained CNN, the new one is as wide as it unless told otherwise.
+    (x_train, y_train), (x_test, y_test) = mnist
+    small = ((x_train[:400], y_train[:400]), (x_test[:100], y_test[:100]))
+    config = TrainConfig(model="cnn", init="alnum", epochs=1, validation_size=100, unipen="", learning_rate=1e-6)
+    card = train(config, small, verbose=0).card
+    assert card["parameters"] == models.build_cnn(head=256).count_params() and card["test_accuracy"] > 0.95
 
 
 def test_same_seed_same_model(mnist):
