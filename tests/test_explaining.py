@@ -62,11 +62,14 @@ def test_a_digit_is_not_contrasted_with_itself(mlp, test_set):
 
 @pytest.mark.parametrize("model", ["mlp", "cnn"])
 def test_erasing_the_ink_the_map_ranks_highest_costs_the_answer_more_than_random_ink(model, test_set):
-    """The deletion test on 200 MNIST test digits: at least twice random's drop, and 0.2."""
+    """The deletion test on 200 MNIST test digits: at least four times random's drop, and a
+    tenth of the answer's probability. (A CNN that learnt from broken and retraced strokes
+    loses less to any erasure: the one shipped on 2026-12-07 0.136 against random's 0.021,
+    the one before 0.231 against 0.028; README, Explanations.)"""
     recognizer = digitrec.load_recognizer(model)
     ranked, random = deletion_test(recognizer, list(test_set[0][:200]))
-    assert ranked.mean() >= 0.2
-    assert ranked.mean() >= 2 * random.mean()
+    assert ranked.mean() >= 0.1
+    assert ranked.mean() >= 4 * random.mean()
 
 
 def test_the_picture_is_red_for_and_blue_against():
