@@ -95,9 +95,9 @@ RECIPES = {
         "epochs": 36, "patience": 36, "learning_rate_decay": 0.905, "validation_size": 0, "ema": 0.999,
         "unipen_repeats": 3, "augmentation": Augmentation(retrace=0.15),
     },
-    # The letters model starts from the digit CNN's convolutions (all but the last, where its
-    # head is wider), which already know strokes, loops and writer variety; its own
-    # schedule, averaged like the CNN's.
+    # The letters model starts from the shipped digit CNN (all but its output, which has 62
+    # classes here; only the convolutions whose shapes agree for a narrower CNN), which
+    # already knows strokes, loops and writer variety; its own schedule, averaged like the CNN's.
     "alnum": {
         "epochs": 8, "patience": 8, "learning_rate": 1e-3, "learning_rate_decay": 0.75, "validation_size": 0,
         "ema": 0.999, "init": "cnn", "unipen_repeats": 2, "logit_adjustment": None,
