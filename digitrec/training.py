@@ -201,7 +201,8 @@ def train(config=None, data=None, out=None, verbose="auto"):
     config = config or TrainConfig()
     if config.model not in models.BUILDERS:
         raise ValueError(f"Unknown model {config.model!r}; expected one of {sorted(models.BUILDERS)}.")
-    if config.head and config.model not in ("cnn", models.ALNUM):
+    convolutional = config.model in ("cnn", models.ALNUM)  # The networks with a head to widen.
+    if config.head and not convolutional:
         raise ValueError(f"--head widens the CNNs; the {config.model!r} network's layers are fixed.")
     data = data or mnist.load_mnist()
     _, (x_test, y_test) = data
@@ -229,7 +230,7 @@ def train(config=None, data=None, out=None, verbose="auto"):
         ema = min(config.ema, 1 - 10 / (len(batches) * config.epochs)) if config.ema else 0.0
         trained = models.load(config.init) if config.init else None
         # A CNN started from trained weights is as wide as they are, unless told otherwise.
-        head = config.head or (models.head_width(trained) if trained is not None and config.model != "mlp" else 0)
+        head = config.head or (models.head_width(trained) if trained is not None and convolutional else 0)
         model = models.BUILDERS[config.model](learning_rate=config.learning_rate, ema=max(ema, 0.0), **({"head": head} if head else {}))
         if trained is not None:
             start_from(model, trained)
