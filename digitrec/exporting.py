@@ -44,7 +44,8 @@ VERIFIER_OUTPUT = {"name": OUTPUT_NAME, "shape": ["batch", 1], "dtype": "float32
 # for each pair and one for none.
 PAIRS_INPUT = {
     **INPUT,
-    "scaling": "white ink on black, 0.0 to 1.0, one stroke of a number, its longer side 26 pixels, centred by "
+    "shape": ["batch", 28, 56],
+    "scaling": "white ink on black, 0.0 to 1.0, one stroke of a number fitted in 26x54 pixels, centred by "
     "its box, peak 1.0: what digitrec.pairs.as_the_pair_reader_sees returns",
 }
 PAIRS_OUTPUT = {
@@ -78,7 +79,7 @@ def export(model, format, out_dir):
     classes = None if helper else classes_for(network.output_shape[-1])
     out = Path(out_dir) / f"{source.stem}{FORMATS[format]}"
     out.parent.mkdir(parents=True, exist_ok=True)
-    signature = [tf.TensorSpec((None, 28, 28), tf.float32, name=INPUT_NAME)]
+    signature = [tf.TensorSpec((None, *network.input_shape[1:]), tf.float32, name=INPUT_NAME)]
     # Keras's own exporters: ONNX through tf2onnx, LiteRT through TensorFlow's converter.
     with warnings.catch_warnings():
         # Keras's tf2onnx shim asks NumPy for `np.object`, which warns on every export.
@@ -127,8 +128,8 @@ def runner(source):
     return ExportedModel(twin) if twin else None
 
 
-def forward(source):
-    """A function from (N, 28, 28) float inputs to the outputs of the .keras network `source`
+def forward(source, shape=(28, 28)):
+    """A function from (N, *shape) float inputs to the outputs of the .keras network `source`
     (a helper of the reader's, not a recogniser): its ONNX twin where there is one, Keras's
     compiled call otherwise; traced on first use here, not on a user's first answer."""
     exported = runner(source)
@@ -141,11 +142,11 @@ def forward(source):
         network = keras.models.load_model(source, safe_mode=True)
         call = tf.function(
             lambda batch: network(batch, training=False),
-            input_signature=[tf.TensorSpec((None, 28, 28), tf.float32)],
+            input_signature=[tf.TensorSpec((None, *shape), tf.float32)],
         )
         run = lambda batch: call(batch).numpy()
-    outputs = lambda images: run(np.asarray(images, np.float32).reshape(-1, 28, 28))
-    outputs(np.zeros((1, 28, 28)))
+    outputs = lambda images: run(np.asarray(images, np.float32).reshape(-1, *shape))
+    outputs(np.zeros((1, *shape)))
     return outputs
 
 
@@ -184,6 +185,8 @@ class ExportedModel:
             raise ModelFileError(f"Exported model {path} does not exist; write it with `python -m digitrec export`.")
         self.path = path
         self.card = json.loads(card_path(path).read_text()) if card_path(path).is_file() else {}
+        # One image's shape: a recogniser's 28x28, or what a helper of the reader's takes.
+        self._shape = tuple(self.card.get("input", INPUT)["shape"][1:])
         if path.suffix == ".onnx":
             import onnxruntime
 
@@ -199,5 +202,6 @@ class ExportedModel:
             raise ModelFileError(f"{path} is neither an .onnx nor a .tflite model.")
 
     def probabilities(self, batch):
-        """(N, classes) probabilities for a batch of (N, 28, 28) preprocessed images."""
-        return np.asarray(self._run(np.asarray(batch, np.float32).reshape(-1, 28, 28)))
+        """(N, classes) probabilities for a batch of (N, 28, 28) preprocessed images (or of
+        the inputs a helper of the reader's takes)."""
+        return np.asarray(self._run(np.asarray(batch, np.float32).reshape(-1, *self._shape)))

@@ -22,23 +22,26 @@ PAIRS_PATH = MODELS_DIR / "pairs.keras"
 # Its outputs: the pairs 10 * left + right, then "not two digits".
 PAIRS = 100
 NOT_A_PAIR = PAIRS
-# The stroke's longer side is this many pixels of the 28x28 frame: two digits side by side are
-# about as wide as one MNIST digit is tall, each half as wide.
-PAIR_SIZE = 26
+# The reader's frame, (height, width): two MNIST frames side by side, so that each digit of a
+# pair is seen about as large as the digit model sees one.
+PAIR_FRAME = (28, 56)
+# The stroke is scaled to fit this box, (height, width), centred in the frame.
+PAIR_BOX = (26, 54)
 
 
 def build_pair_reader(learning_rate=1e-3):
-    """Four convolutions and a dense layer: P(each pair, or no pair) for a (28, 28) picture."""
+    """Five convolutions and a dense layer: P(each pair, or no pair) for a `PAIR_FRAME` picture."""
     model = keras.Sequential(
         [
-            keras.Input(shape=(28, 28), name="image"),
-            layers.Reshape((28, 28, 1), name="channel"),
-            layers.Conv2D(32, 3, activation="relu"),  # 26x26
-            layers.Conv2D(32, 3, activation="relu"),  # 24x24
-            layers.MaxPooling2D(),  # 12x12
-            layers.Conv2D(64, 3, activation="relu"),  # 10x10
-            layers.Conv2D(64, 3, activation="relu"),  # 8x8
-            layers.MaxPooling2D(),  # 4x4
+            keras.Input(shape=PAIR_FRAME, name="image"),
+            layers.Reshape((*PAIR_FRAME, 1), name="channel"),
+            layers.Conv2D(32, 3, activation="relu"),  # 26x54
+            layers.Conv2D(32, 3, activation="relu"),  # 24x52
+            layers.MaxPooling2D(),  # 12x26
+            layers.Conv2D(64, 3, activation="relu"),  # 10x24
+            layers.Conv2D(64, 3, activation="relu"),  # 8x22
+            layers.MaxPooling2D(),  # 4x11
+            layers.Conv2D(128, 3, activation="relu"),  # 2x9
             layers.Flatten(),
             layers.Dense(256, activation="relu"),
             layers.Dropout(0.4),
@@ -55,9 +58,9 @@ def build_pair_reader(learning_rate=1e-3):
 
 
 def as_the_pair_reader_sees(crop):
-    """The (28, 28) input the pair reader takes for a stroke `crop`: its longer side
-    `PAIR_SIZE` pixels, the shape kept, centred by its box (a pair's mass may lie to one side)."""
-    frame = boxed(crop, PAIR_SIZE / max(crop.shape))
+    """The `PAIR_FRAME` input the pair reader takes for a stroke `crop`: fitted in `PAIR_BOX`,
+    the shape kept, centred by its box (a pair's mass may lie to one side)."""
+    frame = boxed(crop, min(PAIR_BOX[0] / crop.shape[0], PAIR_BOX[1] / crop.shape[1]), PAIR_FRAME)
     peak = frame.max()
     return frame / peak if peak > 0 else frame
 
@@ -72,9 +75,9 @@ def pair_digits(probabilities):
 
 @functools.cache
 def load_pair_reader(path=PAIRS_PATH):
-    """A function from (N, 28, 28) inputs to their (N, 101) probabilities (`PAIRS` pairs, then no
+    """A function from (N, *PAIR_FRAME) inputs to their (N, 101) probabilities (`PAIRS` pairs, then no
     pair); None when no pair reader is shipped. Its ONNX export runs in its place where there is
     one."""
     from digitrec.exporting import forward
 
-    return forward(path) if path.is_file() else None
+    return forward(path, PAIR_FRAME) if path.is_file() else None

@@ -66,13 +66,13 @@ def as_the_verifier_sees(crop, height):
     return boxed(crop, 28 / max(LINE_FRAME * height, *crop.shape))
 
 
-def boxed(crop, factor):
-    """`crop` scaled by `factor` (at most 28 / its longer side) and centred by its box in a
-    (28, 28) frame: the reader's own networks see a run of ink so, not centred by mass."""
+def boxed(crop, factor, shape=(28, 28)):
+    """`crop` scaled by `factor` (small enough to fit) and centred by its box in a frame of
+    `shape`: the reader's own networks see a run of ink so, not centred by mass."""
     tall, wide = crop.shape
     size = (max(1, round(wide * factor)), max(1, round(tall * factor)))
-    frame = np.zeros((28, 28), np.float32)
-    top, left = (28 - size[1]) // 2, (28 - size[0]) // 2
+    frame = np.zeros(shape, np.float32)
+    top, left = (shape[0] - size[1]) // 2, (shape[1] - size[0]) // 2
     frame[top : top + size[1], left : left + size[0]] = cv2.resize(crop.astype(np.float32), size, interpolation=cv2.INTER_AREA)
     return frame
 

@@ -376,14 +376,14 @@ def test_the_pair_reader_labels_strokes_by_the_digits_they_hold():
 def test_the_pair_reader_learns_from_the_strokes_the_reader_meets(test_set):
     from digitrec.numbers.pair_training import labelled_strokes
     from digitrec.numbers.verifier_training import owned
-    from digitrec.pairs import NOT_A_PAIR
+    from digitrec.pairs import NOT_A_PAIR, PAIR_FRAME
 
     images, labels = test_set
     digits = [int(np.flatnonzero(labels == digit)[2]) for digit in (3, 5)]
     page, placed = compose_number(images[digits], np.random.default_rng(2), touching=True)
     found = list(labelled_strokes(page, owned(page.shape, placed), np.array([3, 5])))
     assert [label for _, label in found] == [35]  # One stroke, both digits.
-    assert found[0][0].shape == (28, 28) and found[0][0].max() == 1.0
+    assert found[0][0].shape == PAIR_FRAME and found[0][0].max() == 1.0
     page, placed = compose_number(images[digits], np.random.default_rng(2), gaps=(0.4, 0.5))
     found = [label for _, label in labelled_strokes(page, owned(page.shape, placed), np.array([3, 5]))]
     assert found and set(found) == {NOT_A_PAIR}  # Apart: each wide stroke is one digit.
@@ -404,13 +404,13 @@ def test_the_shipped_pair_reader_reads_touching_pairs_of_test_digits(test_set):
 
 def test_the_pair_reader_trains_and_saves_its_card(tmp_path, mnist):
     from digitrec.numbers.pair_training import PairConfig, train
-    from digitrec.pairs import load_pair_reader
+    from digitrec.pairs import PAIR_FRAME, load_pair_reader
 
     (x_train, y_train), (x_test, y_test) = mnist
     small = ((x_train[:2000], y_train[:2000]), (x_test[:500], y_test[:500]))
     card = train(PairConfig(examples=300, epochs=1), small, unipen="", out=tmp_path / "pairs.keras", verbose=0)
     assert card["training_strokes"] == 300 and card["test_strokes"] == 30
     assert (tmp_path / "pairs.json").is_file()
-    probabilities = load_pair_reader(tmp_path / "pairs.keras")(np.zeros((2, 28, 28)))
+    probabilities = load_pair_reader(tmp_path / "pairs.keras")(np.zeros((2, *PAIR_FRAME)))
     assert probabilities.shape == (2, 101)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)

@@ -46,7 +46,7 @@ class PairConfig:
 
 def examples(images, labels, count, rng):
     """`count` wide strokes cut from numbers written with `images` (uint8 MNIST-framed digits,
-    `labels` their digits), as the pair reader sees them: (N, 28, 28) float32 inputs, and for
+    `labels` their digits), as the pair reader sees them: (N, *PAIR_FRAME) float32 inputs, and for
     each its pair 10 * left + right or `NOT_A_PAIR`."""
     inputs, targets = [], []
     while len(targets) < count:
@@ -59,7 +59,7 @@ def examples(images, labels, count, rng):
 
 
 def labelled_strokes(page, owners, digits):
-    """Every stroke on `page` the reader would ask the pair reader about, as its (28, 28)
+    """Every stroke on `page` the reader would ask the pair reader about, as its `PAIR_FRAME`
     input, with its label from the ink of each digit in `owners` (whose digits are `digits`,
     left to right) it holds; strokes too close to call are left out."""
     try:
