@@ -44,7 +44,6 @@ VERIFIER_OUTPUT = {"name": OUTPUT_NAME, "shape": ["batch", 1], "dtype": "float32
 # for each pair and one for none.
 PAIRS_INPUT = {
     **INPUT,
-    "shape": ["batch", 28, 56],
     "scaling": "white ink on black, 0.0 to 1.0, one stroke of a number fitted in 26x54 pixels, centred by "
     "its box, peak 1.0: what digitrec.pairs.as_the_pair_reader_sees returns",
 }
@@ -93,7 +92,8 @@ def export(model, format, out_dir):
         "format": format,
         "file": out.name,
         "bytes": out.stat().st_size,
-        "input": helper[1] if helper else INPUT,
+        # The shape the network itself takes, as its signature above: the pair reader's is wider.
+        "input": {**(helper[1] if helper else INPUT), "shape": ["batch", *network.input_shape[1:]]},
         "output": helper[2] if helper else output(classes),
         "labels": None if helper else list(classes),
         "source": models.describe(source),
