@@ -304,6 +304,16 @@ def test_bold_chalk_digit_filling_its_box_is_not_taken_for_a_sheet(mlp):
     assert mlp.predict(image).digit == 6
 
 
+@pytest.mark.parametrize("thickness", [40, 50])
+def test_bold_round_chalk_zero_is_not_taken_for_a_sheet(mlp, thickness):
+    board = np.full((240, 240), 20, np.uint8)
+    # A bold 0: convex and solid round a small hole, as a sheet with writing on it would be.
+    cv2.ellipse(board, (120, 120), (45, 65), 10, 0, 360, 230, thickness)
+    image = preprocess(board)
+    assert image[14, 14] == 0  # The hole stays background, not ink.
+    assert mlp.predict(image).digit == 0
+
+
 def test_a_hairline_digit_with_a_loop_inked_shut_is_still_thickened():
     page = np.full((400, 400), 255, np.uint8)
     cv2.circle(page, (200, 110), 45, 0, -1)  # A 9's loop, filled in...

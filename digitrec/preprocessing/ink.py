@@ -304,10 +304,11 @@ def _inside_sheet(gray):
         return gray
     if area < 0.08 * preview.size or area < 0.6 * width * height:
         return gray
-    # A sheet's outline is convex, even at an angle; a bold light digit's seldom is (its ink
-    # can fill most of its box, and would be taken for paper).
+    # A sheet's outline is a quadrilateral, even at an angle; a bold light digit's seldom is
+    # (its ink can fill most of its box, and would be taken for paper): a 6 is not convex,
+    # and a 0 or an 8 is round.
     outline = cv2.findContours((labels == label).astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)[0][0]
-    if cv2.contourArea(outline) < 0.95 * cv2.contourArea(cv2.convexHull(outline)):
+    if not _quadrilateral(outline):
         return gray
     # Its edges lie within a block of the preview's: find them there in full.
     rows, columns = slice(max(0, top - 1) * factor, (top + height + 1) * factor), slice(max(0, left - 1) * factor, (left + width + 1) * factor)
@@ -321,6 +322,14 @@ def _inside_sheet(gray):
     if (sheet >= level).mean() > 0.995:
         return gray  # Nothing is written on it: a bold bright stroke, not a sheet.
     return sheet
+
+
+def _quadrilateral(outline):
+    """Whether an outline is convex and, its wobbles within a fiftieth of its length
+    smoothed away, has four corners: a round one keeps more."""
+    if cv2.contourArea(outline) < 0.95 * cv2.contourArea(cv2.convexHull(outline)):
+        return False
+    return len(cv2.approxPolyDP(outline, 0.02 * cv2.arcLength(outline, True), True)) == 4
 
 
 def _surrounded(left, top, width, height, shape):
