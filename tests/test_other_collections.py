@@ -97,3 +97,20 @@ def test_a_faint_speck_on_a_small_noisy_image_is_not_a_digit():
     noise = np.random.default_rng(0).integers(100, 104, (16, 16)).astype(np.uint8)
     with pytest.raises(NoDigitError):
         preprocess(noise)
+
+
+@pytest.mark.parametrize("dark_on_light", [False, True])
+def test_bold_digits_cut_out_to_their_ink_are_read_as_with_a_margin(test_set, dark_on_light):
+    from digitrec.drawing import pen
+
+    images, labels = test_set
+    for digit in images[labels == 1][:10]:
+        # A marker's 1, its ink covering more of its narrow box than the paper does; cut out
+        # where the ink starts, so only the anti-aliased edge reaches the border.
+        bold = (pen(digit, 119, 7) * 255).astype(np.uint8)
+        rows, columns = np.nonzero(bold > 30)
+        cut = bold[rows.min() : rows.max() + 1, columns.min() : columns.max() + 1]
+        if dark_on_light:
+            cut = 255 - cut
+        reference = preprocess(with_margin(cut, 255 if dark_on_light else 0))
+        assert looks_alike(preprocess(cut), reference)

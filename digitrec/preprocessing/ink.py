@@ -37,6 +37,9 @@ PHOTO_SIZE = 64
 # Where border and thresholding disagree on which is ink, the ink is the thresholded class
 # holding less than this much under half of the pixels.
 CLEAR_MINORITY = 0.1
+# A border with fewer of its pixels than this at the level across from its median is all
+# background: the ink does not reach it.
+CLEAN_BORDER = 0.01
 # Whole-image questions (is there a sheet of paper, which blocks hold ink) are asked of a copy
 # shrunk to at most this on its longer side, a few hundred times fewer pixels than a photo;
 # only the parts the answers point at are then looked at in full.
@@ -219,8 +222,10 @@ def _dark_on_light(gray, border):
     The background is what fills the border, and the ink departs from it furthest. That
     fails when the ink touches every border, as in a digit cut out tightly or stretched to
     fill its frame; so for images that cannot be photos (small ones, and those of two clean
-    levels) the ink is also the minority after thresholding, and where the two judgements
-    disagree, a clear minority wins.
+    levels) whose ink reaches the border, the ink is also the minority after thresholding,
+    and where the two judgements disagree, a clear minority wins. Where the ink does not
+    reach the border, the border is paper whatever the minority: a bold digit cut out with
+    only its anti-aliased edge left round it may cover more of its frame than the paper.
     """
     background = _median(border)
     # The darkest and lightest levels in [0, 1], as `floats` gives them for an 8-bit image.
@@ -229,6 +234,8 @@ def _dark_on_light(gray, border):
     sample = floats(_sample(gray))
     if high <= low or (min(gray.shape) >= PHOTO_SIZE and not _two_levels(sample, low, high)):
         return by_border
+    if np.mean(np.abs(border - background) > 0.5 * (high - low)) < CLEAN_BORDER:
+        return by_border  # The ink does not reach the border.
     light_share = (_otsu_levels(sample, low, high) > 0).mean()
     if abs(light_share - 0.5) > CLEAR_MINORITY:
         return light_share > 0.5
