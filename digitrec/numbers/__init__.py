@@ -178,7 +178,7 @@ def _grouped(recognizer, ink, labels, stats, kept, height, along_paths, narrow, 
     surely, a stroke cut into a run of pieces also as the pair `paired` reads it; a `_Grouping`
     with no digits when no run could be read. `framed` keeps each run's inputs (`_framed`) by
     its pixels, for the next cutting."""
-    pieces = cut_into_pieces(ink, labels, stats, kept, height, along_paths, narrow)
+    pieces = cut_into_pieces(ink, labels, stats, kept, height, along_paths, narrow, necks=number)
     tall = [piece.box for piece in pieces if piece.height >= TALL * height]
     # A dot below the line's middle, a stroke of its own apart from the digits' columns, is a
     # separator, never a digit's part. Paths may cut every digit shorter than a digit's

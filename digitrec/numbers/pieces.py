@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import cv2
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from digitrec.preprocessing.ink import components
 
@@ -37,6 +38,12 @@ PATH_REACH = 0.3
 # a stroke is cut at most this many times per height of its width.
 NARROWEST_DIGIT = 0.15
 CUTS_PER_HEIGHT = 2.5
+# A number's stroke is also cut at each neck: a column whose ink spans at least this share of
+# the height less, top to bottom, than the tallest within this share of the height on either
+# side, both of those of a digit's height. (Not text's: letters have no verifier to refuse
+# the halves of a w or an M cut there.)
+NECK_DEPTH = 0.15
+NECK_REACH = 0.35
 
 
 @dataclass(frozen=True, eq=False)
@@ -109,12 +116,13 @@ def wide_strokes(stats, kept, height):
     ]
 
 
-def cut_into_pieces(ink, labels, stats, kept, height, along_paths=(), narrow=()):
+def cut_into_pieces(ink, labels, stats, kept, height, along_paths=(), narrow=(), necks=False):
     """The pieces of the page's kept strokes, left to right by their middle: each stroke
     whole, or cut where it may be digits that touch (the wide ones, and the `narrow` ones
-    named), digits `height` pixels tall. The strokes in `along_paths` are cut along the paths
-    that cross least ink near those columns, which part digits that lean into each other,
-    where a straight cut leaves a piece of one on the other."""
+    named), digits `height` pixels tall; with `necks`, also at its necks (`_necks`). The
+    strokes in `along_paths` are cut along the paths that cross least ink near those columns,
+    which part digits that lean into each other, where a straight cut leaves a piece of one
+    on the other."""
     pieces = []
     wide = set(wide_strokes(stats, kept, height)) | set(narrow)
     for label in np.flatnonzero(kept):
@@ -123,7 +131,7 @@ def cut_into_pieces(ink, labels, stats, kept, height, along_paths=(), narrow=())
             pieces.append(Piece(int(label), top, np.full(tall, left), np.full(tall, left + width), (left, top, left + width, top + tall), True))
             continue
         own = stroke(ink, labels, stats, label)
-        columns = _cuts(own, height)
+        columns = _cuts(own, height, necks)
         cuts = _paths(own, columns, height) if label in along_paths else [np.full(tall, column) for column in columns]
         edges = [np.zeros(tall, int), *cuts, np.full(tall, width)]
         inside = np.arange(width)
@@ -136,9 +144,9 @@ def cut_into_pieces(ink, labels, stats, kept, height, along_paths=(), narrow=())
     return sorted(pieces, key=lambda piece: piece.box[0] + piece.box[2])
 
 
-def _cuts(own, height):
-    """Columns of one stroke to cut at, left to right: those with the least ink, apart from
-    one another and from the edges by a narrow digit's width."""
+def _cuts(own, height, necks):
+    """Columns of one stroke to cut at, left to right: those with the least ink, and with
+    `necks` its necks, apart from one another and from the edges by a narrow digit's width."""
     margin = max(1, int(NARROWEST_DIGIT * height))
     width = own.shape[1]
     if width <= 2 * margin:
@@ -151,7 +159,31 @@ def _cuts(own, height):
             cuts.append(int(column))
             if len(cuts) == most:
                 break
+    for column in _necks(own, height, margin) if necks else ():
+        if all(abs(column - cut) >= margin for cut in cuts):
+            cuts.append(column)
     return sorted(cuts)
+
+
+def _necks(own, height, margin):
+    """Columns where a stroke narrows from top and bottom between two parts of a digit's
+    height, deepest first: where two round digits (a chain of 0s) overlap, their loops cross
+    and the column holds more ink than their middles, but the outline dips in from above and
+    below."""
+    inked = own > 0
+    rows = np.arange(own.shape[0])[:, None]
+    extent = np.where(inked.any(axis=0), np.where(inked, rows, -1).max(axis=0) - np.where(inked, rows, own.shape[0]).min(axis=0), 0)
+    width, reach = len(extent), max(1, int(NECK_REACH * height))
+    # The tallest within reach on the left of each column, and on its right.
+    none = np.zeros(reach, extent.dtype)
+    left = sliding_window_view(np.concatenate([none, extent]), reach)[:width].max(axis=1)
+    right = sliding_window_view(np.concatenate([extent, none]), reach)[1 : width + 1].max(axis=1)
+    beside = np.minimum(left, right)
+    depth = beside - extent
+    found = (depth >= NECK_DEPTH * height) & (beside >= TALL * height)
+    found[:margin] = found[width - margin :] = False
+    columns = np.flatnonzero(found)
+    return [int(column) for column in columns[np.argsort(-depth[columns], kind="stable")]]
 
 
 def _paths(own, columns, height):
