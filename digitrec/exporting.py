@@ -128,18 +128,20 @@ def runner(source):
     return ExportedModel(twin) if twin else None
 
 
-def forward(source, shape=(28, 28)):
-    """A function from (N, *shape) float inputs to the outputs of the .keras network `source`
-    (a helper of the reader's, not a recogniser): its ONNX twin where there is one, Keras's
-    compiled call otherwise; traced on first use here, not on a user's first answer."""
+def forward(source):
+    """A function from (N, *shape) float inputs, the shape the .keras network `source` takes
+    (a helper of the reader's, not a recogniser), to its outputs: its ONNX twin where there
+    is one, Keras's compiled call otherwise; traced on first use here, not on a user's first
+    answer."""
     exported = runner(source)
     if exported is not None:
-        run = exported.probabilities
+        run, shape = exported.probabilities, exported.input_shape
     else:
         import keras
         import tensorflow as tf
 
         network = keras.models.load_model(source, safe_mode=True)
+        shape = tuple(network.input_shape[1:])
         call = tf.function(
             lambda batch: network(batch, training=False),
             input_signature=[tf.TensorSpec((None, *shape), tf.float32)],
@@ -186,7 +188,7 @@ class ExportedModel:
         self.path = path
         self.card = json.loads(card_path(path).read_text()) if card_path(path).is_file() else {}
         # One image's shape: a recogniser's 28x28, or what a helper of the reader's takes.
-        self._shape = tuple(self.card.get("input", INPUT)["shape"][1:])
+        self.input_shape = tuple(self.card.get("input", INPUT)["shape"][1:])
         if path.suffix == ".onnx":
             import onnxruntime
 
@@ -204,4 +206,4 @@ class ExportedModel:
     def probabilities(self, batch):
         """(N, classes) probabilities for a batch of (N, 28, 28) preprocessed images (or of
         the inputs a helper of the reader's takes)."""
-        return np.asarray(self._run(np.asarray(batch, np.float32).reshape(-1, *self._shape)))
+        return np.asarray(self._run(np.asarray(batch, np.float32).reshape(-1, *self.input_shape)))

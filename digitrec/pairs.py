@@ -80,4 +80,4 @@ def load_pair_reader(path=PAIRS_PATH):
     one."""
     from digitrec.exporting import forward
 
-    return forward(path, PAIR_FRAME) if path.is_file() else None
+    return forward(path) if path.is_file() else None
