@@ -293,6 +293,29 @@ def test_a_five_of_two_strokes_each_under_half_the_height_is_one_digit(mlp):
     assert reading.boxes[1][1] == stats[2, cv2.CC_STAT_TOP]  # The 5's box holds both strokes.
 
 
+def test_the_foot_of_a_broken_one_is_not_a_decimal_point(mlp):
+    """A 1 the pen skipped on, in three strokes none of a digit's height: its foot is the size
+    and place of a decimal point, but a point has no ink over it."""
+    page = np.full((240, 460), 255, np.uint8)
+    cv2.line(page, (40, 40), (130, 40), 0, 12)  # A 7.
+    cv2.line(page, (130, 40), (80, 190), 0, 12)
+    cv2.line(page, (262, 35), (260, 110), 0, 12)  # A 1's top,
+    cv2.line(page, (259, 124), (257, 165), 0, 12)  # its middle,
+    cv2.circle(page, (254, 184), 9, 0, -1)  # and its foot, a dot under them.
+    assert strokes_of(page) == 4
+    assert mlp.read_number(page).text == "71"
+
+
+def test_a_zero_wider_than_a_digit_is_read_whole(mlp):
+    """A 0 written flat, half as wide again as the line is tall: its stroke is cut, and its
+    halves read as a 6 and a 7, unless the stroke whole is read too."""
+    page = np.full((240, 520), 255, np.uint8)
+    cv2.line(page, (90, 70), (90, 170), 0, 12)  # A 1,
+    cv2.ellipse(page, (270, 120), (78, 50), -8, 0, 360, 0, 12)  # and a 0 as tall, 1.6 times as wide.
+    assert strokes_of(page) == 2
+    assert mlp.read_number(page).text == "10"
+
+
 def test_each_character_read_costs_a_factor_in_the_grouping():
     """Two pieces each read surely (an H's post as l, the rest as n) beat the two read as one
     letter less surely, unless each character chosen costs a factor, as in text."""

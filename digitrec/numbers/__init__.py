@@ -180,13 +180,15 @@ def _grouped(recognizer, ink, labels, stats, kept, height, along_paths, narrow, 
     its pixels, for the next cutting."""
     pieces = cut_into_pieces(ink, labels, stats, kept, height, along_paths, narrow, necks=number)
     tall = [piece.box for piece in pieces if piece.height >= TALL * height]
-    # A dot below the line's middle, a stroke of its own apart from the digits' columns, is a
-    # separator, never a digit's part. Paths may cut every digit shorter than a digit's
-    # height: then there is no line to tell a dot by, and no separator.
+    # A dot below the line's middle, a stroke of its own sharing no column with any other
+    # piece (the foot of a broken 1 has the rest over it), is a separator, never a digit's
+    # part. Paths may cut every digit shorter than a digit's height: then there is no line
+    # to tell a dot by, and no separator.
     fills = [stats[piece.label, 4] / (piece.width * piece.height) if piece.whole else 0.0 for piece in pieces]
     line = line_of(tall) if tall else None
     separate = [
-        line is not None and point(piece.box, fill, height, line) is not None and beside(piece.box, tall)
+        line is not None and point(piece.box, fill, height, line) is not None
+        and beside(piece.box, [other.box for other in pieces if other is not piece])
         for piece, fill in zip(pieces, fills)
     ]
 

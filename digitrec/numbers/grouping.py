@@ -20,6 +20,8 @@ from digitrec.numbers.pieces import MARK_HEIGHT, box_of
 # of the digits' height between its pieces (the parts of a digit overlap or nearly touch).
 MOST_PIECES = 4
 WIDEST_DIGIT = 1.3
+# A whole stroke, however many pieces it was cut into, is read as one digit up to this wide.
+WIDEST_STROKE = 1.8
 WIDEST_INNER_GAP = 0.15
 TALL_INNER_GAP = 0.05
 # A mark (a piece shorter than `MARK_HEIGHT` of the digits) that is no part of a digit is left
@@ -54,7 +56,24 @@ def runs(pieces, height, separate, widest=WIDEST_DIGIT):
                 break
             if apart[end] and _height(run) >= MARK_HEIGHT * height:
                 found.append((first, end))
+    # A whole stroke may be one digit (a 0 written flat) or several: the verifier and the
+    # model say which, however wide it is and however many pieces it was cut into.
+    for first, end in _whole_strokes(pieces):
+        run = pieces[first:end]
+        if (
+            (first, end) not in found and apart[first] and apart[end] and not any(separate[first:end])
+            and _width(run) <= WIDEST_STROKE * height and _height(run) >= MARK_HEIGHT * height
+        ):
+            found.append((first, end))
     return found
+
+
+def _whole_strokes(pieces):
+    """The (first, end) runs that are each all the pieces of one stroke, in a row."""
+    at = {}
+    for index, piece in enumerate(pieces):
+        at.setdefault(piece.label, []).append(index)
+    return [(indices[0], indices[-1] + 1) for indices in at.values() if len(indices) == indices[-1] + 1 - indices[0]]
 
 
 def left_out(pieces, height, separate):
