@@ -17,7 +17,7 @@ import numpy as np
 from digitrec.errors import NoDigitError
 from digitrec.labels import DIGITS
 from digitrec.numbers.case import with_case
-from digitrec.numbers.grouping import WIDEST_DIGIT, best_grouping, left_out, runs
+from digitrec.numbers.grouping import WIDEST_DIGIT, best_grouping, left_out, runs, stroke_runs
 from digitrec.numbers.marks import beside, line_of, point, text_with_marks
 from digitrec.numbers.pieces import TALL, box_of, crop, cut_into_pieces, digits_height, stroke, wide_strokes, without_ruled_lines
 from digitrec.pairs import NOT_A_PAIR, as_the_pair_reader_sees, load_pair_reader, pair_digits
@@ -250,11 +250,11 @@ def _pair_runs(pieces, paired):
     strokes `paired` read that are cut into a run of pieces, each the run of all its pieces,
     and that the reader reads as a pair more likely than not (a 6 it finds 40% "10" and 60%
     no pair is no pair, however unsure the digit model is of it)."""
-    found = {}
+    found, whole = {}, stroke_runs(pieces)
     for label, p in paired.items():
-        at = [index for index, piece in enumerate(pieces) if piece.label == label]
-        if _a_pair(p) and 1 < len(at) == at[-1] + 1 - at[0]:
-            found[(at[0], at[-1] + 1)] = (p, float(p[:NOT_A_PAIR].max()))
+        first, end = whole.get(label, (0, 0))
+        if _a_pair(p) and end - first > 1:
+            found[(first, end)] = (p, float(p[:NOT_A_PAIR].max()))
     return found
 
 

@@ -58,7 +58,7 @@ def runs(pieces, height, separate, widest=WIDEST_DIGIT):
                 found.append((first, end))
     # A whole stroke may be one digit (a 0 written flat) or several: the verifier and the
     # model say which, however wide it is and however many pieces it was cut into.
-    for first, end in _whole_strokes(pieces):
+    for first, end in stroke_runs(pieces).values():
         run = pieces[first:end]
         if (
             (first, end) not in found and apart[first] and apart[end] and not any(separate[first:end])
@@ -68,12 +68,12 @@ def runs(pieces, height, separate, widest=WIDEST_DIGIT):
     return found
 
 
-def _whole_strokes(pieces):
-    """The (first, end) runs that are each all the pieces of one stroke, in a row."""
+def stroke_runs(pieces):
+    """{label: (first, end)}: the run of all the pieces of each stroke whose pieces are in a row."""
     at = {}
     for index, piece in enumerate(pieces):
         at.setdefault(piece.label, []).append(index)
-    return [(indices[0], indices[-1] + 1) for indices in at.values() if len(indices) == indices[-1] + 1 - indices[0]]
+    return {label: (indices[0], indices[-1] + 1) for label, indices in at.items() if len(indices) == indices[-1] + 1 - indices[0]}
 
 
 def left_out(pieces, height, separate):
