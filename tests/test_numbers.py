@@ -316,6 +316,27 @@ def test_a_zero_wider_than_a_digit_is_read_whole(mlp):
     assert mlp.read_number(page).text == "10"
 
 
+def test_short_pieces_stacked_into_a_digits_height_are_dearer_to_leave_out():
+    """A 5's flag over its body, each a third of the line's height, are a digit's parts: left
+    out, they cost as much as a cut piece; an "=" (two dashes, short together) and a lone speck
+    are marks."""
+    from digitrec.numbers.grouping import LEFT_OUT, LEFT_OUT_CUT, left_out
+    from digitrec.numbers.pieces import Piece
+
+    def piece(label, box):
+        return Piece(label, box[1], np.array([box[0]]), np.array([box[2]]), box, True)
+
+    pieces = [
+        piece(1, (0, 0, 30, 100)),  # A 1, the line's height.
+        piece(2, (60, 5, 110, 35)),  # A 5's flag,
+        piece(3, (58, 60, 100, 100)),  # and its body under it.
+        piece(4, (140, 40, 180, 48)),  # An "=".
+        piece(5, (140, 56, 180, 64)),
+        piece(6, (210, 90, 216, 96)),  # A speck.
+    ]
+    assert left_out(pieces, 100, [False] * 6)[1:] == [LEFT_OUT_CUT, LEFT_OUT_CUT, LEFT_OUT, LEFT_OUT, LEFT_OUT]
+
+
 def test_each_character_read_costs_a_factor_in_the_grouping():
     """Two pieces each read surely (an H's post as l, the rest as n) beat the two read as one
     letter less surely, unless each character chosen costs a factor, as in text."""

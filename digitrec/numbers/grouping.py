@@ -79,11 +79,24 @@ def stroke_runs(pieces):
 def left_out(pieces, height, separate):
     """For each piece, the probability that it is no part of a digit: 1 for a separate mark,
     `LEFT_OUT` for a mark that could be a digit's part (less for a piece cut from a stroke,
-    which some digit's ink runs on into), next to none for a digit's height."""
+    which some digit's ink runs on into, or stacked with others into a digit's height), next
+    to none for a digit's height."""
+    stacked = _in_tall_stacks(pieces, height)
     return [
-        1.0 if alone else FLOOR if piece.height >= MARK_HEIGHT * height else LEFT_OUT if piece.whole else LEFT_OUT_CUT
-        for piece, alone in zip(pieces, separate)
+        1.0 if alone else FLOOR if piece.height >= MARK_HEIGHT * height else LEFT_OUT if piece.whole and not tall else LEFT_OUT_CUT
+        for piece, alone, tall in zip(pieces, separate, stacked)
     ]
+
+
+def _in_tall_stacks(pieces, height):
+    """For each piece, whether it is stacked with others (no boundary between them parts two
+    digits) that are a digit's height together: a 5's flag over its body, each short."""
+    bounds = [at for at, apart in enumerate(_apart(pieces)) if apart]
+    stacked = [False] * len(pieces)
+    for first, end in zip(bounds, bounds[1:]):
+        if end - first > 1 and _height(pieces[first:end]) >= MARK_HEIGHT * height:
+            stacked[first:end] = [True] * (end - first)
+    return stacked
 
 
 def best_grouping(scores, left_out, pairs=None, each=1.0):
