@@ -1,8 +1,8 @@
 """The second stage: which runs of consecutive pieces are digits, chosen by the recogniser.
 
-Every run of up to `MOST_PIECES` pieces that could be one digit is read, all in one batch,
-by the digit model and by the verifier (the probability that the run is one whole digit,
-not a part of one or two). A run's score is the log of the model's confidence times the
+Every run of up to `MOST_PIECES` pieces that could be one digit, and every stroke whole, is
+read, all in one batch, by the digit model and by the verifier (the probability that the run
+is one whole digit, not a part of one or two). A run's score is the log of the model's confidence times the
 verifier's probability; dynamic programming picks the grouping of all the pieces into digits
 (and marks left out: specks, dots, dashes) with the highest total score. A two-stroke 4 is
 one digit because both strokes together read more surely than each alone; touching digits
